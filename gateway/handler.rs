@@ -1,0 +1,282 @@
+//! One REST request, start to finish: route, authenticate, transcode, call, render.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use prost::Message;
+use prost_reflect::DynamicMessage;
+use serde_json::Value;
+
+use crate::auth::{TokenKind, TokenVerifier};
+use crate::contracts::{Api, Contracts, Operation};
+use crate::proto::platform::v1::{Access, Envelope, ErrorStyle};
+
+use super::backend::Backends;
+use super::errors::{ApiError, GatewayError};
+use super::json::{self, FieldNames};
+use super::request::{build_request_json, parse_body, select_response_body};
+use super::routes::{RouteMatch, RouteTable};
+
+/// Everything one listener needs to serve its API.
+pub struct ApiRuntime {
+    pub api: Api,
+    pub base_path: String,
+    pub routes: RouteTable,
+    pub contracts: Arc<Contracts>,
+    pub backends: Backends,
+    pub verifier: TokenVerifier,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl ApiRuntime {
+    pub fn names(&self) -> FieldNames {
+        if self.api.options.proto_field_names { FieldNames::Proto } else { FieldNames::Json }
+    }
+
+    fn style(&self) -> ErrorStyle {
+        self.api.options.error_style()
+    }
+
+    fn error_response(&self, error: &ApiError, path: &str) -> Response<Full<Bytes>> {
+        let body = error.render(self.style(), path);
+        let mut response = json_response(error.status, &body);
+        if let Some(seconds) = error.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+
+    fn gateway_error(&self, kind: GatewayError, details: Option<Value>, path: &str) -> Response<Full<Bytes>> {
+        let codes = self.api.options.codes.clone().unwrap_or_default();
+        self.error_response(&ApiError::gateway(kind, &codes, details), path)
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A caller-supplied request id when it is short and printable; otherwise a fresh one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Serves one request and writes the access log line.
+pub async fn serve(
+    runtime: Arc<ApiRuntime>,
+    client: std::net::SocketAddr,
+    request: hyper::Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let id = request_id(request.headers());
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = route(&runtime, client, &id, request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    tracing::info!(
+        target: "access",
+        api = %runtime.api.options.name,
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        request_id = %id,
+        client = %client.ip(),
+    );
+    response
+}
+
+async fn route(
+    runtime: &ApiRuntime,
+    client: std::net::SocketAddr,
+    request_id: &str,
+    request: hyper::Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let full_path = request.uri().path().to_owned();
+    let Some(path) = strip_base(&runtime.base_path, &full_path) else {
+        return runtime.gateway_error(GatewayError::NotFound, None, &full_path);
+    };
+    let (operation, bindings) = match runtime.routes.find(request.method(), path) {
+        RouteMatch::Found { operation, bindings } => (operation.clone(), bindings),
+        RouteMatch::MethodNotAllowed(allowed) => {
+            let mut response = runtime.gateway_error(GatewayError::MethodNotAllowed, None, &full_path);
+            let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+            if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return response;
+        }
+        RouteMatch::NotFound => return runtime.gateway_error(GatewayError::NotFound, None, &full_path),
+    };
+
+    let token = bearer_token(request.headers()).map(str::to_owned);
+    if operation.options.access() != Access::Public {
+        let verified = match &token {
+            None => Err(crate::auth::TokenError::Missing),
+            Some(token) => runtime.verifier.verify(token, &runtime.api.options.token_audience, TokenKind::Access),
+        };
+        if let Err(reason) = verified {
+            tracing::debug!(request_id, %reason, "bearer token refused at the edge");
+            return runtime.gateway_error(GatewayError::Unauthorized, None, &full_path);
+        }
+    }
+
+    let query = request.uri().query().map(str::to_owned);
+    let body = match read_body(request.into_body(), runtime.max_body_bytes).await {
+        Ok(body) => body,
+        Err(kind) => return runtime.gateway_error(kind, None, &full_path),
+    };
+    let codes = runtime.api.options.codes.clone().unwrap_or_default();
+    let message = match transcode_request(runtime, &operation, &bindings, query.as_deref(), &body) {
+        Ok(message) => message,
+        Err(violation) => {
+            return runtime.error_response(&ApiError::violation(&violation, runtime.style(), &codes), &full_path);
+        }
+    };
+
+    let service = operation.method.parent_service();
+    let Some(channel) = runtime.backends.for_service(service.full_name()) else {
+        return runtime.gateway_error(GatewayError::Unavailable, None, &full_path);
+    };
+    let mut grpc_request = tonic::Request::new(Bytes::from(message.encode_to_vec()));
+    grpc_request.set_timeout(runtime.request_timeout);
+    let metadata = grpc_request.metadata_mut();
+    if let Some(token) = &token {
+        if let Ok(value) = format!("Bearer {token}").parse() {
+            metadata.insert("authorization", value);
+        }
+    }
+    if let Ok(value) = request_id.parse() {
+        metadata.insert("x-request-id", value);
+    }
+    if let Ok(value) = client.ip().to_string().parse() {
+        metadata.insert("x-forwarded-for", value);
+    }
+
+    let call = Backends::call(channel, &operation.grpc_path, grpc_request);
+    let result = match tokio::time::timeout(runtime.request_timeout, call).await {
+        Ok(result) => result,
+        Err(_) => return runtime.gateway_error(GatewayError::Timeout, None, &full_path),
+    };
+    match result {
+        Ok(response) => render_success(runtime, &operation, response, &full_path),
+        Err(status) => {
+            if status.code() != tonic::Code::Ok {
+                tracing::debug!(request_id, code = ?status.code(), "service returned an error");
+            }
+            runtime.error_response(&ApiError::from_status(&status, &codes), &full_path)
+        }
+    }
+}
+
+fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+    if base.is_empty() || base == "/" {
+        return Some(path);
+    }
+    let rest = path.strip_prefix(base.trim_end_matches('/'))?;
+    rest.starts_with('/').then_some(rest)
+}
+
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, GatewayError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(GatewayError::PayloadTooLarge)
+        }
+        Err(_) => Err(GatewayError::BadRequest),
+    }
+}
+
+fn transcode_request(
+    runtime: &ApiRuntime,
+    operation: &Operation,
+    bindings: &[(String, String)],
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<DynamicMessage, json::Violation> {
+    let body = match operation.http.body {
+        crate::contracts::BodyRule::None => Value::Object(Default::default()),
+        _ => parse_body(body)?,
+    };
+    let request_json = build_request_json(operation, runtime.names(), bindings, query, body)?;
+    json::decode(&operation.method.input(), request_json, &runtime.contracts, false)
+}
+
+fn render_success(
+    runtime: &ApiRuntime,
+    operation: &Operation,
+    response: tonic::Response<Bytes>,
+    path: &str,
+) -> Response<Full<Bytes>> {
+    let status = chosen_status(operation, response.metadata());
+    let message = match DynamicMessage::decode(operation.method.output(), response.into_inner()) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::error!(%error, grpc_path = %operation.grpc_path, "service answered bytes that do not decode");
+            return runtime.gateway_error(GatewayError::Internal, None, path);
+        }
+    };
+    if status == 204 {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        return response;
+    }
+    let json = json::encode(&message, &runtime.contracts, runtime.names());
+    let json = select_response_body(operation, runtime.names(), json);
+    let body = match runtime.api.options.envelope() {
+        Envelope::SuccessData => serde_json::json!({"success": true, "data": json}),
+        Envelope::None => json,
+    };
+    json_response(status, &body)
+}
+
+/// The documented success status, or an alternative the service chose and the contract allows.
+fn chosen_status(operation: &Operation, metadata: &tonic::metadata::MetadataMap) -> u16 {
+    let requested = metadata
+        .get("x-http-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u32>().ok());
+    match requested {
+        Some(status) if operation.options.alternative_statuses.contains(&status) => status as u16,
+        _ => operation.success_status(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_base;
+
+    #[test]
+    fn base_path_is_stripped_on_segment_boundaries() {
+        assert_eq!(strip_base("", "/a/b"), Some("/a/b"));
+        assert_eq!(strip_base("/v1/pc", "/v1/pc/products"), Some("/products"));
+        assert_eq!(strip_base("/v1/pc", "/v1/pcx/products"), None);
+        assert_eq!(strip_base("/v1/pc", "/products"), None);
+    }
+}

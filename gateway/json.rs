@@ -1,0 +1,336 @@
+//! JSON ⇄ protobuf for the REST side, through prost-reflect dynamic messages, with the rules
+//! the specs need on top of proto3 JSON (see proto/README.md):
+//! 64-bit integers as JSON numbers, required fields always written, unset `optional` fields
+//! absent, `omit_empty` repeated fields absent when empty, enum zero values never valid, and
+//! the spec constraints of `(platform.v1.field)` checked on input.
+
+use prost_reflect::{
+    DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage,
+    SerializeOptions,
+};
+use serde_json::{Map, Value};
+
+use crate::contracts::Contracts;
+
+/// How an API names its JSON fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldNames {
+    /// proto3 JSON names (lowerCamelCase or `json_name`).
+    Json,
+    /// The proto field names as written (Ticketing's snake_case).
+    Proto,
+}
+
+impl FieldNames {
+    pub fn key(self, field: &FieldDescriptor) -> &str {
+        match self {
+            FieldNames::Json => field.json_name(),
+            FieldNames::Proto => field.name(),
+        }
+    }
+}
+
+/// A request that does not fit its contract: rendered as the API's 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct Violation {
+    /// Dotted JSON path of the offending field ("" for the whole body).
+    pub field: String,
+    pub reason: String,
+}
+
+impl Violation {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { field: field.into(), reason: reason.into() }
+    }
+}
+
+/// Writes a message as the spec's JSON.
+pub fn encode(message: &DynamicMessage, contracts: &Contracts, names: FieldNames) -> Value {
+    let options = SerializeOptions::new()
+        .stringify_64_bit_integers(false)
+        .use_proto_field_name(names == FieldNames::Proto)
+        .skip_default_fields(false);
+    // Serializing a well-formed dynamic message into a serde_json::Value cannot fail: every
+    // value has a JSON form and the serializer has no I/O.
+    let mut json = message
+        .serialize_with_options(serde_json::value::Serializer, &options)
+        .unwrap_or(Value::Null);
+    prune_empty(&message.descriptor(), &mut json, contracts, names);
+    json
+}
+
+fn is_well_known(message: &MessageDescriptor) -> bool {
+    message.full_name().starts_with("google.protobuf.")
+}
+
+/// Drops empty `omit_empty` fields, recursively.
+fn prune_empty(desc: &MessageDescriptor, json: &mut Value, contracts: &Contracts, names: FieldNames) {
+    let Value::Object(object) = json else { return };
+    for field in desc.fields() {
+        let key = names.key(&field);
+        let omit = contracts.field_rules(&field).is_some_and(|rules| rules.omit_empty);
+        let empty = match object.get(key) {
+            Some(Value::Array(items)) => items.is_empty(),
+            Some(Value::Object(map)) if field.is_map() => map.is_empty(),
+            _ => false,
+        };
+        if omit && empty {
+            object.remove(key);
+            continue;
+        }
+        let Some(child) = object.get_mut(key) else { continue };
+        match field.kind() {
+            Kind::Message(inner) if field.is_map() => {
+                if let (Kind::Message(value_desc), Value::Object(map)) =
+                    (inner.map_entry_value_field().kind(), child)
+                {
+                    if !is_well_known(&value_desc) {
+                        for value in map.values_mut() {
+                            prune_empty(&value_desc, value, contracts, names);
+                        }
+                    }
+                }
+            }
+            Kind::Message(inner) if !is_well_known(&inner) => match child {
+                Value::Array(items) => {
+                    for item in items {
+                        prune_empty(&inner, item, contracts, names);
+                    }
+                }
+                other => prune_empty(&inner, other, contracts, names),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Checks `json` against the message's contract, then parses it.
+///
+/// `deny_unknown_fields` is for tests that prove a contract matches its spec; the gateway
+/// ignores fields it does not know, as the specs' original servers did.
+pub fn decode(
+    desc: &MessageDescriptor,
+    json: Value,
+    contracts: &Contracts,
+    deny_unknown_fields: bool,
+) -> Result<DynamicMessage, Violation> {
+    validate(desc, &json, contracts, "")?;
+    let options = DeserializeOptions::new().deny_unknown_fields(deny_unknown_fields);
+    DynamicMessage::deserialize_with_options(desc.clone(), json, &options)
+        .map_err(|e| Violation::new("", e.to_string()))
+}
+
+/// The field's value in a JSON object, by JSON name or proto name.
+fn lookup<'a>(object: &'a Map<String, Value>, field: &FieldDescriptor) -> Option<&'a Value> {
+    object.get(field.json_name()).or_else(|| object.get(field.name()))
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") }
+}
+
+/// The spec constraints and strict JSON types that proto3 JSON parsing does not enforce.
+pub fn validate(
+    desc: &MessageDescriptor,
+    json: &Value,
+    contracts: &Contracts,
+    prefix: &str,
+) -> Result<(), Violation> {
+    if is_well_known(desc) {
+        return Ok(());
+    }
+    let Value::Object(object) = json else {
+        let what = if prefix.is_empty() { "request body" } else { prefix };
+        return Err(Violation::new(prefix, format!("{what} must be a JSON object")));
+    };
+    for field in desc.fields() {
+        let path = join(prefix, field.json_name());
+        let rules = contracts.field_rules(&field);
+        let value = lookup(object, &field).filter(|value| !value.is_null());
+        let Some(value) = value else {
+            if rules.is_some_and(|rules| rules.required) {
+                return Err(Violation::new(path, "is required"));
+            }
+            continue;
+        };
+        if field.is_list() {
+            let Value::Array(items) = value else {
+                return Err(Violation::new(path, "must be an array"));
+            };
+            if let Some(rules) = rules {
+                check_count(&path, items.len(), rules.min_length, rules.max_length, "items")?;
+            }
+            for (index, item) in items.iter().enumerate() {
+                check_value(&field, item, contracts, &format!("{path}[{index}]"))?;
+            }
+        } else if field.is_map() {
+            if !value.is_object() {
+                return Err(Violation::new(path, "must be an object"));
+            }
+        } else {
+            check_value(&field, value, contracts, &path)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_count(
+    path: &str,
+    count: usize,
+    min: Option<u32>,
+    max: Option<u32>,
+    unit: &str,
+) -> Result<(), Violation> {
+    if let Some(min) = min.filter(|min| count < *min as usize) {
+        return Err(Violation::new(path, format!("must have at least {min} {unit}")));
+    }
+    if let Some(max) = max.filter(|max| count > *max as usize) {
+        return Err(Violation::new(path, format!("must have at most {max} {unit}")));
+    }
+    Ok(())
+}
+
+/// One (non-list) value of a field.
+fn check_value(
+    field: &FieldDescriptor,
+    value: &Value,
+    contracts: &Contracts,
+    path: &str,
+) -> Result<(), Violation> {
+    let rules = contracts.field_rules(field);
+    match field.kind() {
+        Kind::String => {
+            let Value::String(text) = value else {
+                return Err(Violation::new(path, "must be a string"));
+            };
+            if let Some(rules) = rules {
+                let single = !field.is_list();
+                let chars = text.chars().count();
+                if single {
+                    check_count(path, chars, rules.min_length, rules.max_length, "characters")?;
+                }
+                if !rules.one_of.is_empty() && !rules.one_of.iter().any(|allowed| allowed == text) {
+                    return Err(Violation::new(
+                        path,
+                        format!("must be one of {}", rules.one_of.join(", ")),
+                    ));
+                }
+                check_format(path, text, &rules.format)?;
+            }
+        }
+        Kind::Bool => {
+            if !value.is_boolean() {
+                return Err(Violation::new(path, "must be a boolean"));
+            }
+        }
+        Kind::Int32 | Kind::Int64 | Kind::Sint32 | Kind::Sint64 | Kind::Sfixed32
+        | Kind::Sfixed64 | Kind::Uint32 | Kind::Uint64 | Kind::Fixed32 | Kind::Fixed64 => {
+            let is_integer = value.as_i64().is_some()
+                || value.as_u64().is_some()
+                || value.as_f64().is_some_and(|n| n.fract() == 0.0);
+            if !is_integer {
+                return Err(Violation::new(path, "must be an integer"));
+            }
+            check_range(path, value, rules)?;
+        }
+        Kind::Double | Kind::Float => {
+            if !value.is_number() {
+                return Err(Violation::new(path, "must be a number"));
+            }
+            check_range(path, value, rules)?;
+        }
+        Kind::Enum(enum_desc) => {
+            let Value::String(name) = value else {
+                return Err(Violation::new(path, "must be a string"));
+            };
+            let known = enum_desc.get_value_by_name(name).filter(|v| v.number() != 0);
+            if known.is_none() {
+                let allowed: Vec<_> = enum_desc
+                    .values()
+                    .filter(|v| v.number() != 0)
+                    .map(|v| v.name().to_owned())
+                    .collect();
+                return Err(Violation::new(path, format!("must be one of {}", allowed.join(", "))));
+            }
+        }
+        Kind::Message(inner) => {
+            validate(&inner, value, contracts, path)?;
+        }
+        Kind::Bytes => {
+            if !value.is_string() {
+                return Err(Violation::new(path, "must be a base64 string"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_range(
+    path: &str,
+    value: &Value,
+    rules: Option<&crate::proto::platform::v1::FieldRules>,
+) -> Result<(), Violation> {
+    let (Some(rules), Some(number)) = (rules, value.as_f64()) else { return Ok(()) };
+    if let Some(min) = rules.minimum.filter(|min| number < *min) {
+        return Err(Violation::new(path, format!("must be at least {min}")));
+    }
+    if let Some(max) = rules.maximum.filter(|max| number > *max) {
+        return Err(Violation::new(path, format!("must be at most {max}")));
+    }
+    Ok(())
+}
+
+fn check_format(path: &str, text: &str, format: &str) -> Result<(), Violation> {
+    let ok = match format {
+        "" => true,
+        "uuid" => uuid::Uuid::parse_str(text).is_ok(),
+        "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        "email" => is_email(text),
+        _ => true,
+    };
+    if ok { Ok(()) } else { Err(Violation::new(path, format!("must be a valid {format}"))) }
+}
+
+/// A deliberately simple address check (one `@`, non-empty local part, dotted domain): the
+/// spec asks for `format: email`, not for RFC 5322 in full.
+fn is_email(text: &str) -> bool {
+    let mut parts = text.split('@');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(local), Some(domain), None) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.chars().any(char::is_whitespace)
+        }
+        _ => false,
+    }
+}
+
+/// Converts one query-string or path value to the JSON the field expects.
+pub fn scalar_from_text(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
+    match field.kind() {
+        Kind::Bool => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("must be true or false".to_owned()),
+        },
+        Kind::Int32 | Kind::Int64 | Kind::Sint32 | Kind::Sint64 | Kind::Sfixed32
+        | Kind::Sfixed64 => {
+            text.parse::<i64>().map(Value::from).map_err(|_| "must be an integer".to_owned())
+        }
+        Kind::Uint32 | Kind::Uint64 | Kind::Fixed32 | Kind::Fixed64 => text
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| "must be a non-negative integer".to_owned()),
+        Kind::Double | Kind::Float => match text.parse::<f64>() {
+            Ok(number) if number.is_finite() => Ok(Value::from(number)),
+            _ => Err("must be a number".to_owned()),
+        },
+        // Strings, enums (by name), bytes (base64) and well-known types written as strings
+        // (Timestamp, Duration, wrappers) keep their text; decode checks them.
+        _ => Ok(Value::String(text.to_owned())),
+    }
+}

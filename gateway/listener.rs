@@ -1,0 +1,167 @@
+//! Binds one HTTP listener per API and serves it with hyper behind tower layers.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceBuilder;
+
+use crate::auth::TokenVerifier;
+use crate::contracts::Contracts;
+use crate::proto::platform::v1::Access;
+
+use super::backend::Backends;
+use super::handler::{self, ApiRuntime};
+use super::routes::RouteTable;
+use super::GatewayConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayStartError {
+    #[error("route table of {api}: {source}")]
+    Routes { api: String, source: super::routes::TemplateError },
+    #[error("backend address: {0}")]
+    Backend(#[from] tonic::transport::Error),
+    #[error("bind {addr} for {api}: {source}")]
+    Bind { api: String, addr: SocketAddr, source: std::io::Error },
+}
+
+/// Built, not yet listening.
+pub struct Gateway {
+    runtimes: Vec<(Arc<ApiRuntime>, SocketAddr)>,
+    max_concurrent_requests: usize,
+}
+
+/// A running gateway: its bound addresses, and a switch to stop it.
+pub struct GatewayHandle {
+    pub addresses: HashMap<String, SocketAddr>,
+    pub base_paths: HashMap<String, String>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl GatewayHandle {
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Gateway {
+    pub fn new(
+        contracts: Arc<Contracts>,
+        verifier: TokenVerifier,
+        config: &GatewayConfig,
+    ) -> Result<Self, GatewayStartError> {
+        let backends = Backends::new(&config.backends, Duration::from_secs(3))?;
+        let mut runtimes = Vec::new();
+        for api in &contracts.apis {
+            let name = api.options.name.clone();
+            let public_ops = api
+                .operations
+                .iter()
+                .filter(|op| op.options.access() != Access::Internal)
+                .cloned()
+                .map(Arc::new);
+            let routes = RouteTable::new(public_ops)
+                .map_err(|source| GatewayStartError::Routes { api: name.clone(), source })?;
+            let addr = config.listen.get(&name).copied().unwrap_or_else(|| {
+                SocketAddr::from(([0, 0, 0, 0], api.options.default_port as u16))
+            });
+            let base_path = config
+                .base_paths
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| api.options.base_path.clone());
+            let runtime = ApiRuntime {
+                api: api.clone(),
+                base_path,
+                routes,
+                contracts: contracts.clone(),
+                backends: backends.clone(),
+                verifier: verifier.clone(),
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: config.request_timeout,
+            };
+            runtimes.push((Arc::new(runtime), addr));
+        }
+        Ok(Self { runtimes, max_concurrent_requests: config.max_concurrent_requests })
+    }
+
+    /// The route table of an API (route tests).
+    pub fn runtime(&self, api: &str) -> Option<&Arc<ApiRuntime>> {
+        self.runtimes.iter().map(|(runtime, _)| runtime).find(|r| r.api.options.name == api)
+    }
+
+    /// Binds every listener and serves until shut down.
+    pub async fn start(self) -> Result<GatewayHandle, GatewayStartError> {
+        let (shutdown, watcher) = watch::channel(false);
+        let mut addresses = HashMap::new();
+        let mut base_paths = HashMap::new();
+        let mut tasks = Vec::new();
+        for (runtime, addr) in self.runtimes {
+            let name = runtime.api.options.name.clone();
+            let listener = TcpListener::bind(addr).await.map_err(|source| {
+                GatewayStartError::Bind { api: name.clone(), addr, source }
+            })?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            tracing::info!(api = %name, address = %bound, base_path = %runtime.base_path,
+                routes = runtime.routes.len(), "REST listener up");
+            addresses.insert(name.clone(), bound);
+            base_paths.insert(name, runtime.base_path.clone());
+            let limit = Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests));
+            tasks.push(tokio::spawn(accept_loop(listener, runtime, limit, watcher.clone())));
+        }
+        Ok(GatewayHandle { addresses, base_paths, shutdown, tasks })
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    runtime: Arc<ApiRuntime>,
+    limit: Arc<tokio::sync::Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let runtime = runtime.clone();
+        let limit = limit.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            // One shared limit per API across all connections: requests beyond it wait.
+            let service = ServiceBuilder::new()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(limit))
+                .service_fn(move |request| {
+                    let runtime = runtime.clone();
+                    async move { Ok::<_, Infallible>(handler::serve(runtime, client, request).await) }
+                });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = shutdown.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+}

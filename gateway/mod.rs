@@ -1,0 +1,52 @@
+//! The REST gateway: one listener per documented API, each with a route table built from the
+//! contracts' `google.api.http` rules, translating JSON ⇄ protobuf and calling the services
+//! over gRPC. No endpoint-specific code lives here: what differs between operations and APIs
+//! is declared in `proto/`.
+
+pub mod backend;
+pub mod errors;
+pub mod json;
+pub mod request;
+pub mod routes;
+
+mod handler;
+mod listener;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use handler::ApiRuntime;
+pub use listener::{Gateway, GatewayHandle};
+
+/// UTC now as RFC 3339 with seconds, the timestamp format of every documented error body.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Gateway settings (role `gateway`, or inside `all`).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// API name → listen address. APIs without an entry use their contract's default port.
+    pub listen: HashMap<String, SocketAddr>,
+    /// API name → base path override (default: the contract's `base_path`).
+    pub base_paths: HashMap<String, String>,
+    /// Proto package (`user.v1`) → gRPC URI of the service that implements it.
+    pub backends: HashMap<String, String>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: HashMap::new(),
+            base_paths: HashMap::new(),
+            backends: HashMap::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(15),
+            max_concurrent_requests: 1024,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Tokens: Ed25519-signed JWTs with a key id, issued by the User Service and verified by the
+//! gateway and every service with public keys only (served as JWKS).
+
+mod claims;
+mod keys;
+mod verifier;
+
+pub use claims::{Claims, TokenKind};
+pub use keys::{KeyError, SigningKeys};
+pub use verifier::{PublicKeys, TokenError, TokenVerifier};
+
+/// The `iss` claim of every token the User Service issues.
+pub const ISSUER: &str = "kt-platform/user-service";

@@ -1,0 +1,223 @@
+//! The contracts as data: every API, service and REST operation declared in the embedded
+//! descriptor set, with the project's own options decoded into typed structs.
+//!
+//! The gateway builds its routes from this; the fidelity and route tests read it too.
+
+use std::collections::HashMap;
+
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, MethodDescriptor, Value,
+};
+
+use crate::proto::google::api::{HttpRule, http_rule::Pattern};
+use crate::proto::platform::v1::{ApiOptions, FieldRules, OperationOptions};
+use crate::proto::DESCRIPTOR_SET;
+
+/// Why the contracts could not be loaded: always a defect in `proto/`, found at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    #[error("descriptor set: {0}")]
+    Descriptor(#[from] prost_reflect::DescriptorError),
+    #[error("extension {0} is not in the descriptor set")]
+    MissingExtension(&'static str),
+    #[error("option on {element}: {reason}")]
+    BadOption { element: String, reason: String },
+}
+
+/// Where the REST request body goes in the request message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyRule {
+    /// No body is read.
+    None,
+    /// `body: "*"`: the JSON body is the request message (path-bound fields come from the path).
+    Whole,
+    /// `body: "field"`: the JSON body is that field.
+    Field(String),
+}
+
+/// The REST side of one RPC, from its `google.api.http` rule.
+#[derive(Debug, Clone)]
+pub struct HttpBinding {
+    pub method: http::Method,
+    /// Path template without the API's base path, e.g. `/api/jobs/{job_id}/status`.
+    pub path: String,
+    pub body: BodyRule,
+    /// `response_body`: the response JSON is this field of the response message.
+    pub response_body: Option<String>,
+}
+
+/// One REST operation: an RPC with an HTTP rule.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub method: MethodDescriptor,
+    pub http: HttpBinding,
+    pub options: OperationOptions,
+    /// gRPC path, e.g. `/user.v1.UserService/Login`.
+    pub grpc_path: String,
+}
+
+impl Operation {
+    /// Status of a plain success.
+    pub fn success_status(&self) -> u16 {
+        match self.options.success_status {
+            0 => 200,
+            status => status as u16,
+        }
+    }
+}
+
+/// One documented REST API (one gateway listener).
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub options: ApiOptions,
+    pub operations: Vec<Operation>,
+}
+
+/// All contracts.
+#[derive(Debug, Clone)]
+pub struct Contracts {
+    pub pool: DescriptorPool,
+    pub apis: Vec<Api>,
+    field_rules: HashMap<String, FieldRules>,
+}
+
+struct Extensions {
+    http: ExtensionDescriptor,
+    api: ExtensionDescriptor,
+    api_name: ExtensionDescriptor,
+    operation: ExtensionDescriptor,
+    field: ExtensionDescriptor,
+}
+
+impl Extensions {
+    fn find(pool: &DescriptorPool) -> Result<Self, ContractError> {
+        let get = |name: &'static str| {
+            pool.get_extension_by_name(name).ok_or(ContractError::MissingExtension(name))
+        };
+        Ok(Self {
+            http: get("google.api.http")?,
+            api: get("platform.v1.api")?,
+            api_name: get("platform.v1.api_name")?,
+            operation: get("platform.v1.operation")?,
+            field: get("platform.v1.field")?,
+        })
+    }
+}
+
+fn typed<T: prost::Message + Default>(
+    options: &DynamicMessage,
+    ext: &ExtensionDescriptor,
+    element: &str,
+) -> Result<Option<T>, ContractError> {
+    if !options.has_extension(ext) {
+        return Ok(None);
+    }
+    match options.get_extension(ext).as_ref() {
+        Value::Message(message) => message.transcode_to::<T>().map(Some).map_err(|e| {
+            ContractError::BadOption { element: element.to_owned(), reason: e.to_string() }
+        }),
+        other => Err(ContractError::BadOption {
+            element: element.to_owned(),
+            reason: format!("expected a message, found {other:?}"),
+        }),
+    }
+}
+
+impl Contracts {
+    /// Loads the contracts compiled into this binary.
+    pub fn embedded() -> Result<Self, ContractError> {
+        Self::from_bytes(DESCRIPTOR_SET)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ContractError> {
+        let pool = DescriptorPool::decode(bytes)?;
+        let ext = Extensions::find(&pool)?;
+
+        let mut apis: Vec<Api> = Vec::new();
+        for file in pool.files() {
+            if let Some(options) = typed::<ApiOptions>(&file.options(), &ext.api, file.name())? {
+                apis.push(Api { options, operations: Vec::new() });
+            }
+        }
+
+        for service in pool.services() {
+            let api_name = match service.options().get_extension(&ext.api_name).as_ref() {
+                Value::String(name) if !name.is_empty() => name.clone(),
+                _ => continue,
+            };
+            let api = apis.iter_mut().find(|api| api.options.name == api_name).ok_or_else(|| {
+                ContractError::BadOption {
+                    element: service.full_name().to_owned(),
+                    reason: format!("api_name {api_name:?} names no declared API"),
+                }
+            })?;
+            for method in service.methods() {
+                let method_options = method.options();
+                let Some(rule) = typed::<HttpRule>(&method_options, &ext.http, method.full_name())?
+                else {
+                    continue;
+                };
+                let options = typed::<OperationOptions>(
+                    &method_options,
+                    &ext.operation,
+                    method.full_name(),
+                )?
+                .unwrap_or_default();
+                let http = binding(&rule, method.full_name())?;
+                api.operations.push(Operation {
+                    grpc_path: format!("/{}/{}", service.full_name(), method.name()),
+                    method,
+                    http,
+                    options,
+                });
+            }
+        }
+
+        let mut field_rules = HashMap::new();
+        for message in pool.all_messages() {
+            for field in message.fields() {
+                if let Some(rules) =
+                    typed::<FieldRules>(&field.options(), &ext.field, field.full_name())?
+                {
+                    field_rules.insert(field.full_name().to_owned(), rules);
+                }
+            }
+        }
+
+        Ok(Self { pool, apis, field_rules })
+    }
+
+    pub fn api(&self, name: &str) -> Option<&Api> {
+        self.apis.iter().find(|api| api.options.name == name)
+    }
+
+    /// The spec constraints declared on a field, if any.
+    pub fn field_rules(&self, field: &FieldDescriptor) -> Option<&FieldRules> {
+        self.field_rules.get(field.full_name())
+    }
+}
+
+fn binding(rule: &HttpRule, element: &str) -> Result<HttpBinding, ContractError> {
+    let bad = |reason: &str| ContractError::BadOption {
+        element: element.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (method, path) = match rule.pattern.as_ref().ok_or_else(|| bad("http rule has no method"))? {
+        Pattern::Get(path) => (http::Method::GET, path),
+        Pattern::Put(path) => (http::Method::PUT, path),
+        Pattern::Post(path) => (http::Method::POST, path),
+        Pattern::Delete(path) => (http::Method::DELETE, path),
+        Pattern::Patch(path) => (http::Method::PATCH, path),
+        Pattern::Custom(custom) => (
+            http::Method::from_bytes(custom.kind.as_bytes()).map_err(|_| bad("bad custom verb"))?,
+            &custom.path,
+        ),
+    };
+    let body = match rule.body.as_str() {
+        "" => BodyRule::None,
+        "*" => BodyRule::Whole,
+        field => BodyRule::Field(field.to_owned()),
+    };
+    let response_body = Some(rule.response_body.clone()).filter(|field| !field.is_empty());
+    Ok(HttpBinding { method, path: path.clone(), body, response_body })
+}

@@ -1,0 +1,11 @@
+//! KT platform: five documented REST/JSON APIs served by tonic gRPC services behind one
+//! descriptor-driven hyper gateway.
+
+pub mod proto;
+pub mod auth;
+pub mod contracts;
+pub mod rpc_error;
+pub mod storage;
+
+#[path = "../gateway/mod.rs"]
+pub mod gateway;

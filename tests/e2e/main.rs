@@ -1,0 +1,6 @@
+//! End-to-end tests: start the stack in-process on free ports and drive the REST APIs over
+//! real HTTP (and gRPC), validating every response body against its spec.
+
+mod support;
+
+mod spec_selftest;

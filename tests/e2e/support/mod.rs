@@ -1,0 +1,3 @@
+//! Shared test support: spec loading and schema validation, the in-process stack, HTTP.
+
+pub mod spec;
