@@ -7,5 +7,11 @@ pub mod contracts;
 pub mod rpc_error;
 pub mod storage;
 
+#[path = "../services/mod.rs"]
+pub mod services;
+
 #[path = "../gateway/mod.rs"]
 pub mod gateway;
+
+pub mod app;
+pub mod config;

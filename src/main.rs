@@ -1,1 +1,64 @@
-fn main() {}
+//! `platform [all | gateway | serve <service>…]`: one binary, many roles.
+
+use kt_platform::app;
+use kt_platform::config::{APIS, Config, Role, Source};
+
+fn parse_role(args: &[String]) -> Result<Role, String> {
+    match args.first().map(String::as_str) {
+        None | Some("all") => Ok(Role::All),
+        Some("gateway") => Ok(Role::Gateway),
+        Some("serve") if args.len() > 1 => Ok(Role::Serve(args[1..].to_vec())),
+        Some(other) => Err(format!(
+            "unknown role {other:?}\nusage: platform [all | gateway | serve <service>...]"
+        )),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let role = match parse_role(&args) {
+        Ok(role) => role,
+        Err(message) => {
+            eprintln!("{message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let config = match Source::from_env().and_then(|source| Config::load(role, &source)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let running = match app::start(config).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("failed to start: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+
+    for api in APIS {
+        if let Some(address) = running.http.get(*api) {
+            let base = running.base_paths.get(*api).cloned().unwrap_or_default();
+            println!("REST  {api:<15} http://{address}{base}");
+        }
+    }
+    for (service, address) in &running.grpc {
+        println!("gRPC  {service:<15} {address}  (reflection + health)");
+    }
+    println!("Ctrl-C stops.");
+
+    let _ = tokio::signal::ctrl_c().await;
+    println!("stopping…");
+    running.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -101,6 +101,11 @@ impl PublicKeys {
         ))
     }
 
+    /// (kid, base64url public key) pairs, newest last.
+    pub fn components(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.components.iter().map(|(kid, x)| (kid.as_str(), x.as_str()))
+    }
+
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.components.iter().map(|(kid, _)| kid.as_str())
     }

@@ -596,11 +596,12 @@ components:
         either: { oneOf: [ { type: string }, { type: integer } ] }
         both: { allOf: [ { $ref: '#/components/schemas/Color' }, { maxLength: 4 } ] }
         extra: { type: object }
+        maybe: { allOf: [ { $ref: '#/components/schemas/Color' } ], nullable: true }
     Color: { type: string, pattern: '^#[0-9a-f]{3}$' }
 "##,
     );
     let ok = json!({ "id": "0b6f3a8e-5c1d-4f2e-9a7b-3c4d5e6f7a8b", "note": null, "kind": null,
-        "count": 1, "color": "#abc", "either": 3, "both": "#fff", "extra": { "anything": 1 } });
+        "count": 1, "color": "#abc", "either": 3, "both": "#fff", "extra": { "anything": 1 }, "maybe": null });
     spec.check_schema("Thing", &ok).unwrap();
 
     let check = |patch: Value, pointer: &str, needle: &str| {
@@ -619,4 +620,12 @@ components:
     check(json!({ "both": "#abcd" }), "/both", "#abcd"); // allOf: pattern fails too
     check(json!({ "id": "x" }), "/id", "uuid"); // readOnly does not exempt
     check(json!({ "note": 5 }), "/note", "5");
+    check(json!({ "maybe": "red" }), "/maybe", "red"); // nullable without `type` still checks
+}
+
+/// `Spec` is documented as shareable (e.g. in a `static LazyLock<Spec>`); keep it so.
+#[test]
+fn spec_is_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Spec>();
 }

@@ -1,0 +1,209 @@
+//! Starts the parts of the platform a role asks for: gRPC services on their own ports, and
+//! the REST gateway in front of them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm_migration::MigratorTrait;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::auth::{PublicKeys, SigningKeys, TokenVerifier};
+use crate::config::{Config, Role};
+use crate::contracts::Contracts;
+use crate::gateway::{Gateway, GatewayConfig, GatewayHandle};
+use crate::proto::DESCRIPTOR_SET;
+use crate::services::user::{LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings};
+use crate::storage::{DbConfig, connect_cache, connect_database};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("contracts: {0}")]
+    Contracts(#[from] crate::contracts::ContractError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cache: {0}")]
+    Cache(#[from] crate::storage::CacheError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::auth::KeyError),
+    #[error("directory: {0}")]
+    Directory(#[from] crate::services::user::DirectoryError),
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("gateway: {0}")]
+    Gateway(String),
+    #[error("token keys: {0}")]
+    Jwks(String),
+}
+
+/// A started platform: where everything listens, and how to stop it.
+pub struct Running {
+    /// API name → REST address.
+    pub http: HashMap<String, SocketAddr>,
+    /// API name → base path.
+    pub base_paths: HashMap<String, String>,
+    /// Service name → gRPC address.
+    pub grpc: HashMap<String, SocketAddr>,
+    gateway: Option<GatewayHandle>,
+    shutdown: watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        if let Some(gateway) = self.gateway {
+            gateway.shutdown().await;
+        }
+        let _ = self.shutdown.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Serves one gRPC service with reflection (for grpcurl) and health on its own port.
+async fn serve_grpc(
+    listener: TcpListener,
+    service_name: &'static str,
+    routes: tonic::service::Routes,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(DESCRIPTOR_SET)
+        .with_service_name(service_name)
+        .build_v1()
+        .map_err(|e| StartError::Gateway(e.to_string()))?;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    let routes = routes.add_service(health_service).add_service(reflection);
+    let incoming = TcpListenerStream::new(listener);
+    Ok(tokio::spawn(async move {
+        let result = tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = shutdown.changed().await;
+            })
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, service = service_name, "gRPC server stopped");
+        }
+    }))
+}
+
+/// The User Service, ready to serve; also returns its public keys for in-process verifiers.
+async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, PublicKeys), StartError> {
+    let db_config = DbConfig {
+        url: config.database_url.clone(),
+        data_dir: config.data_dir.clone(),
+        namespace: config.namespace.clone(),
+    };
+    let db = connect_database(&db_config, "user_service").await?;
+    UserMigrator::up(&db, None).await?;
+    let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
+    let directory = LocalDirectory::new(db.clone()).await?;
+    directory.seed_if_empty().await?;
+    let keys = Arc::new(SigningKeys::load_dir(&config.user_keys_dir, true)?);
+    tracing::info!(kid = keys.current_kid(), directory = "local", "user service ready");
+    let public = keys.public_keys();
+    let service = UserService::new(db, cache, Arc::new(directory), keys, UserSettings::default());
+    Ok((Arc::new(service), public))
+}
+
+/// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
+/// refreshed every five minutes so rotated keys are picked up.
+async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
+    use crate::proto::user::v1::{GetJwksRequest, user_service_client::UserServiceClient};
+    async fn fetch(uri: &str) -> Result<PublicKeys, String> {
+        let mut client = UserServiceClient::connect(uri.to_owned()).await.map_err(|e| e.to_string())?;
+        let set = client.get_jwks(GetJwksRequest {}).await.map_err(|e| e.to_string())?.into_inner();
+        Ok(PublicKeys::from_components(set.keys.into_iter().map(|key| (key.kid, key.x))))
+    }
+    let mut last_error = String::new();
+    for _ in 0..30 {
+        match fetch(user_uri).await {
+            Ok(keys) => {
+                let verifier = TokenVerifier::new(keys);
+                let refresher = verifier.clone();
+                let uri = user_uri.to_owned();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(300)).await;
+                        match fetch(&uri).await {
+                            Ok(keys) if !keys.is_empty() => refresher.replace_keys(keys),
+                            Ok(_) => tracing::warn!("user service published no keys; keeping the old ones"),
+                            Err(error) => tracing::warn!(%error, "refreshing token keys failed"),
+                        }
+                    }
+                });
+                return Ok(verifier);
+            }
+            Err(error) => last_error = error,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(StartError::Jwks(format!("cannot fetch keys from {user_uri}: {last_error}")))
+}
+
+/// Starts what the configured role runs.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let contracts = Arc::new(Contracts::embedded()?);
+    let (shutdown, watcher) = watch::channel(false);
+    let mut grpc = HashMap::new();
+    let mut servers = Vec::new();
+    let mut backends = config.backends.clone();
+    let mut local_keys = None;
+
+    if config.runs_service("user") {
+        let (service, public) = build_user_service(&config).await?;
+        let listener = TcpListener::bind(config.grpc_addr("user")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC user.v1.UserService up");
+        let routes = tonic::service::Routes::new(UserApi::new(service).into_server());
+        servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
+        backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("user".to_owned(), address);
+        local_keys = Some(public);
+    }
+
+    let mut gateway = None;
+    let (mut http, mut base_paths) = (HashMap::new(), HashMap::new());
+    if !matches!(config.role, Role::Serve(_)) {
+        let verifier = match local_keys {
+            Some(keys) => TokenVerifier::new(keys),
+            None => {
+                let uri = backends
+                    .get("user.v1")
+                    .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
+                    .clone();
+                remote_verifier(&uri).await?
+            }
+        };
+        let mut listen = HashMap::new();
+        for api in &contracts.apis {
+            let name = &api.options.name;
+            let port = config.http_ports.get(name).copied().unwrap_or(api.options.default_port as u16);
+            listen.insert(name.clone(), crate::config::socket(&config.http_host, port, "HTTP_HOST")?);
+        }
+        let gateway_config = GatewayConfig {
+            listen,
+            backends,
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            ..GatewayConfig::default()
+        };
+        let built = Gateway::new(contracts.clone(), verifier, &gateway_config)
+            .map_err(|e| StartError::Gateway(e.to_string()))?;
+        let handle = built.start().await.map_err(|e| StartError::Gateway(e.to_string()))?;
+        http = handle.addresses.clone();
+        base_paths = handle.base_paths.clone();
+        gateway = Some(handle);
+    }
+
+    Ok(Running { http, base_paths, grpc, gateway, shutdown, servers })
+}
