@@ -3,4 +3,7 @@
 
 mod support;
 
+mod fidelity;
+mod routes;
 mod spec_selftest;
+mod user_api;

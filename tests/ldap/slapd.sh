@@ -152,10 +152,14 @@ cmd_install() {
 # checking the state matters because on this machine pid 1 may not reap
 # orphans, and a zombie would otherwise look "still running" forever.
 is_slapd_pid() {
+    is_live_pid "$1" && [[ "$(cat "/proc/$1/comm" 2>/dev/null)" == slapd ]]
+}
+
+# True when PID exists and is not a zombie (whatever its name).
+is_live_pid() {
     local pid="$1" stat
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == slapd ]] || return 1
     # field 3 of /proc/PID/stat is the state; the command in field 2 is in parens
     stat="${stat##*) }"
     [[ "${stat%% *}" != Z ]]
@@ -343,18 +347,22 @@ load_seed() {
 launch() {
     local dir="$1" port="$2" tls_port="$3" pid deadline
     rm -f "$dir/slapd.pid"
-    # -d 0: stay in the foreground (no fork) so stderr can go to a log file and
-    # $! is slapd's pid; setsid + redirected stdio detach it from the caller,
-    # so e.g. a test harness reading our stdout is not kept waiting for EOF.
+    # Any -d keeps slapd in the foreground (no fork), so its stderr can go to
+    # DIR/slapd.log and $! is slapd's own pid. Level "none" logs only errors
+    # (e.g. "bind(6) failed errno=98 (Address already in use)"); with -d 0 even
+    # those are silent. SLAPD_DEBUG=stats (or -1) gives per-operation logs.
+    # setsid + redirected stdio detach it from the caller, so e.g. a test
+    # harness reading our stdout is not kept waiting for EOF.
     # Runs as the current user (root): everything it touches is inside DIR.
-    setsid "$SLAPD" -d 0 -f "$dir/slapd.conf" \
+    setsid "$SLAPD" -d "${SLAPD_DEBUG:-none}" -f "$dir/slapd.conf" \
         -h "ldap://127.0.0.1:$port/ ldaps://127.0.0.1:$tls_port/" \
         </dev/null >"$dir/slapd.log" 2>&1 &
     pid=$!
     deadline=$((SECONDS + START_TIMEOUT))
     while :; do
-        if ! is_slapd_pid "$pid"; then
-            wait "$pid" 2>/dev/null || true
+        # Not is_slapd_pid: for a moment after the fork $! is still bash/setsid.
+        if ! is_live_pid "$pid"; then
+            wait "$pid" 2>/dev/null || true     # reap it (it is dead, so no blocking)
             if grep -q 'Address already in use' "$dir/slapd.log"; then return 2; fi
             return 1
         fi
