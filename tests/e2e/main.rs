@@ -4,6 +4,8 @@
 mod support;
 
 mod fidelity;
+mod grpc;
+mod listeners;
 mod routes;
 mod spec_selftest;
 mod user_api;

@@ -17,7 +17,15 @@
 #
 # Output of `start` (stdout; diagnostics go to stderr), one KEY=VALUE per line,
 # values unquoted and free of spaces/shell metacharacters so DIR/env can be
-# parsed line by line or sourced by a shell.
+# parsed line by line or sourced by a shell:
+#   LDAP_URL LDAPS_URL LDAP_PORT LDAPS_PORT LDAP_CA_FILE LDAP_BIND_DN
+#   LDAP_BIND_PASSWORD LDAP_ADMIN_DN LDAP_ADMIN_PASSWORD LDAP_SUFFIX
+#   LDAP_BASE_DN LDAP_GROUP_BASE_DN SLAPD_DIR SLAPD_PID
+# The users, groups and their passwords are in seed.ldif next to this script.
+#
+# Knobs (environment): SLAPD_DEBUG (slapd -d level, default "none" = errors
+# only, "stats" logs every operation to DIR/slapd.log), SLAPD_START_TIMEOUT and
+# SLAPD_STOP_TIMEOUT (seconds, default 20).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -356,7 +364,7 @@ launch() {
     # Runs as the current user (root): everything it touches is inside DIR.
     setsid "$SLAPD" -d "${SLAPD_DEBUG:-none}" -f "$dir/slapd.conf" \
         -h "ldap://127.0.0.1:$port/ ldaps://127.0.0.1:$tls_port/" \
-        </dev/null >"$dir/slapd.log" 2>&1 &
+        </dev/null >"$dir/slapd.log" 2>&1 8>&- 9>&- &
     pid=$!
     deadline=$((SECONDS + START_TIMEOUT))
     while :; do

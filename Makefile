@@ -1,0 +1,24 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Builds go to a target dir outside the clone so repeated runs (and CI) reuse them.
+CARGO_TARGET_DIR ?= $(HOME)/.cache/kt-platform-target
+export CARGO_TARGET_DIR
+VENV := $(CURDIR)/.venv
+
+.PHONY: run build test test-setup bench clean
+
+## Build and start everything (gateway + services) on embedded defaults.
+run: build
+	$(CARGO_TARGET_DIR)/debug/platform all
+
+build:
+	cargo build --bin platform
+
+## Install what the tests need (grpcurl, OpenLDAP), then run every test.
+test: test-setup
+	GRPCURL=$(VENV)/bin/grpcurl cargo test --all-targets -- --test-threads=2
+
+test-setup:
+	bash scripts/test-setup.sh $(VENV)
+
+clean:
+	cargo clean
