@@ -12,11 +12,13 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::auth::{PublicKeys, SigningKeys, TokenVerifier};
-use crate::config::{Config, Role};
+use crate::config::{Config, Role, UserDirectory};
 use crate::contracts::Contracts;
 use crate::gateway::{Gateway, GatewayConfig, GatewayHandle};
 use crate::proto::DESCRIPTOR_SET;
-use crate::services::user::{LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings};
+use crate::services::user::{
+    Directory, LdapDirectory, LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings,
+};
 use crate::storage::{DbConfig, connect_cache, connect_database};
 
 #[derive(Debug, thiserror::Error)]
@@ -106,12 +108,21 @@ async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, Public
     let db = connect_database(&db_config, "user_service").await?;
     UserMigrator::up(&db, None).await?;
     let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
-    let directory = LocalDirectory::new(db.clone()).await?;
-    directory.seed_if_empty().await?;
-    let keys = Arc::new(SigningKeys::load_dir(&config.user_keys_dir, true)?);
-    tracing::info!(kid = keys.current_kid(), directory = "local", "user service ready");
+    let directory: Arc<dyn Directory> = match &config.user_directory {
+        UserDirectory::Local => {
+            let local = LocalDirectory::new(db.clone()).await?;
+            local.seed_if_empty().await?;
+            Arc::new(local)
+        }
+        UserDirectory::Ldap(settings) => {
+            tracing::info!(url = %settings.url, starttls = settings.starttls, base = %settings.user_base_dn, "using the LDAP directory");
+            Arc::new(LdapDirectory::new(settings.clone())?)
+        }
+    };
+    let keys = Arc::new(SigningKeys::load_dir(&config.user_keys_dir, config.user_keys_generate)?);
+    tracing::info!(kid = keys.current_kid(), directory = directory.kind(), "user service ready");
     let public = keys.public_keys();
-    let service = UserService::new(db, cache, Arc::new(directory), keys, UserSettings::default());
+    let service = UserService::new(db, cache, directory, keys, UserSettings::default());
     Ok((Arc::new(service), public))
 }
 

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::services::user::{AttributeMap, LdapSettings};
 
 /// Which parts of the platform this process runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,10 @@ pub struct Config {
     /// Proto package → gRPC URI (gateway role).
     pub backends: HashMap<String, String>,
     pub user_keys_dir: PathBuf,
+    /// Create a signing key when the key directory is empty (embedded mode); production
+    /// mounts keys from a secret and sets this to false.
+    pub user_keys_generate: bool,
+    pub user_directory: UserDirectory,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
 }
@@ -89,6 +96,48 @@ impl Source {
     }
 }
 
+/// Where the User Service checks passwords.
+#[derive(Debug, Clone)]
+pub enum UserDirectory {
+    /// The embedded user table (argon2id), seeded with the spec's example user.
+    Local,
+    Ldap(LdapSettings),
+}
+
+fn ldap_settings(source: &Source) -> Result<LdapSettings, ConfigError> {
+    let defaults = LdapSettings::default();
+    let required = |key: &str| {
+        source.get(key).ok_or_else(|| ConfigError { key: key.into(), reason: "required with USER_DIRECTORY=ldap".into() })
+    };
+    let attributes = AttributeMap {
+        name: source.get("LDAP_ATTR_NAME").unwrap_or(defaults.attributes.name),
+        email: source.get("LDAP_ATTR_EMAIL").unwrap_or(defaults.attributes.email),
+        department: source.get("LDAP_ATTR_DEPARTMENT").unwrap_or(defaults.attributes.department),
+        title: source.get("LDAP_ATTR_TITLE").unwrap_or(defaults.attributes.title),
+        group_role: source.get("LDAP_ATTR_GROUP_ROLE").unwrap_or(defaults.attributes.group_role),
+    };
+    Ok(LdapSettings {
+        url: required("LDAP_URL")?,
+        starttls: source.parse("LDAP_STARTTLS")?.unwrap_or(false),
+        ca_file: source.get("LDAP_CA_FILE").map(PathBuf::from),
+        bind_dn: required("LDAP_BIND_DN")?,
+        bind_password: required("LDAP_BIND_PASSWORD")?,
+        user_base_dn: required("LDAP_BASE_DN")?,
+        user_filter: source.get("LDAP_USER_FILTER").unwrap_or(defaults.user_filter),
+        group_base_dn: source.get("LDAP_GROUP_BASE_DN").unwrap_or_default(),
+        group_filter: source.get("LDAP_GROUP_FILTER").unwrap_or(defaults.group_filter),
+        attributes,
+        role_map: source
+            .get("LDAP_ROLE_MAP")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(group, role)| (group.trim().to_owned(), role.trim().to_owned()))
+            .collect(),
+        timeout: Duration::from_millis(source.parse("LDAP_TIMEOUT_MS")?.unwrap_or(5_000)),
+    })
+}
+
 /// API names and their environment prefix.
 pub const APIS: &[&str] = &["event", "content", "user", "ticketing", "product_change"];
 
@@ -111,8 +160,17 @@ impl Config {
                 backends.insert((*package).to_owned(), uri);
             }
         }
+        let user_directory = match source.get("USER_DIRECTORY").as_deref() {
+            None | Some("local") => UserDirectory::Local,
+            Some("ldap") => UserDirectory::Ldap(ldap_settings(source)?),
+            Some(other) => {
+                return Err(ConfigError { key: "USER_DIRECTORY".into(), reason: format!("{other:?} is not local or ldap") });
+            }
+        };
         Ok(Self {
             role,
+            user_keys_generate: source.parse("USER_KEYS_GENERATE")?.unwrap_or(true),
+            user_directory,
             user_keys_dir: source.get("USER_KEYS_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("keys")),
             data_dir,
             database_url: source.get("DATABASE_URL"),

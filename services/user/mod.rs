@@ -5,6 +5,7 @@ mod api;
 mod directory;
 mod domain;
 mod errors;
+mod ldap_directory;
 mod local_directory;
 mod store;
 
@@ -12,6 +13,7 @@ pub use api::UserApi;
 pub use directory::{Directory, DirectoryError, DirectoryUser};
 pub use domain::{UserService, UserSettings};
 pub use errors::UserError;
+pub use ldap_directory::{AttributeMap, LdapDirectory, LdapSettings};
 pub use local_directory::LocalDirectory;
 pub use store::Migrator;
 

@@ -48,7 +48,8 @@ impl std::fmt::Debug for SigningKeys {
 
 fn new_kid() -> String {
     let suffix: u32 = rand::random();
-    format!("{}-{suffix:08x}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
+    // Microseconds first, so the newest key sorts last even when two are made in one second.
+    format!("{}-{suffix:08x}", chrono::Utc::now().format("%Y%m%dT%H%M%S%6fZ"))
 }
 
 impl SigningKeys {

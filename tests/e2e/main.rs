@@ -5,7 +5,10 @@ mod support;
 
 mod fidelity;
 mod grpc;
+mod ldap;
 mod listeners;
+mod logs;
 mod routes;
 mod spec_selftest;
+mod tokens;
 mod user_api;

@@ -238,42 +238,56 @@ client_env() {
 # restarts of the same DIR (so a client holding ca.pem keeps trusting it) unless
 # a file is missing. RSA + proper v3 extensions so strict clients (rustls /
 # webpki, GnuTLS) accept them: CA has CA:TRUE + keyCertSign, the leaf has
-# CA:FALSE, serverAuth and SANs for both names.
+# CA:FALSE, serverAuth and SANs for 127.0.0.1 and localhost.
+# The machine's hostname is in the SANs too because OpenLDAP's own client
+# library (ldapsearch & co.) checks a "localhost" URL against the local
+# hostname instead ("TLS: hostname (vm) does not match common name ...").
 make_certs() {
-    local dir="$1"
+    local dir="$1" san="DNS:localhost,IP:127.0.0.1" h
     if [[ -s "$dir/ca.pem" && -s "$dir/server.pem" && -s "$dir/server.key" ]]; then
         return 0
     fi
-    log "generating throwaway CA and server certificate in $dir"
+    for h in "$(hostname 2>/dev/null || true)" "$(hostname -f 2>/dev/null || true)"; do
+        if [[ "$h" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ && "$h" != localhost && ",$san," != *",DNS:$h,"* ]]; then
+            san="$san,DNS:$h"
+        fi
+    done
+    log "generating throwaway CA and server certificate in $dir ($san)"
+    # Inside a subshell on the left of || "set -e" is switched off, hence the
+    # explicit "|| exit 1" after every step. openssl's chatter goes to a log
+    # that is shown only on failure.
     (
         umask 077
-        cd "$dir"
+        cd "$dir" || exit 1
         openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
             -keyout ca.key -out ca.pem -subj "/O=slapd.sh test/CN=slapd.sh throwaway CA" \
             -addext "basicConstraints=critical,CA:TRUE" \
             -addext "keyUsage=critical,keyCertSign,cRLSign" \
-            -addext "subjectKeyIdentifier=hash" 2>/dev/null
+            -addext "subjectKeyIdentifier=hash" || exit 1
         openssl req -new -newkey rsa:2048 -nodes -sha256 \
-            -keyout server.key -out server.csr -subj "/O=slapd.sh test/CN=localhost" 2>/dev/null
-        cat > server.ext <<'EOF'
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid,issuer
-EOF
+            -keyout server.key -out server.csr -subj "/O=slapd.sh test/CN=localhost" || exit 1
+        printf '%s\n' \
+            "basicConstraints=critical,CA:FALSE" \
+            "keyUsage=critical,digitalSignature,keyEncipherment" \
+            "extendedKeyUsage=serverAuth" \
+            "subjectAltName=$san" \
+            "subjectKeyIdentifier=hash" \
+            "authorityKeyIdentifier=keyid,issuer" > server.ext || exit 1
         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-            -sha256 -days 3650 -extfile server.ext -out server.pem 2>/dev/null
+            -sha256 -days 3650 -extfile server.ext -out server.pem || exit 1
         rm -f server.csr server.ext ca.srl
-        # The CA cert is public; tests read it.
+        # Certificates are public; tests read ca.pem. Keys stay 0600.
         chmod 644 ca.pem server.pem
-    ) || die "openssl failed to create certificates in $dir"
+    ) >"$dir/openssl.log" 2>&1 || {
+        cat "$dir/openssl.log" >&2
+        rm -f "$dir/ca.pem" "$dir/server.pem" "$dir/server.key"
+        die "openssl failed to create certificates in $dir"
+    }
 }
 
 write_config() {
     local dir="$1" rootpw_hash
-    rootpw_hash="$("$SLAPPASSWD" -s "$ADMIN_PASSWORD")"
+    rootpw_hash="$("$SLAPPASSWD" -h '{SSHA}' -s "$ADMIN_PASSWORD")" || die "slappasswd failed"
     # Fresh, empty database directory on every (re)start: tests get known data.
     rm -rf "$dir/data"
     mkdir -p "$dir/data"
@@ -335,12 +349,12 @@ EOF
 # half-loaded tree. Plaintext userPassword values from seed.ldif are replaced by
 # {SSHA} hashes here.
 load_seed() {
-    local dir="$1" line pw
+    local dir="$1" line hash
     [[ -r "$SEED_LDIF" ]] || die "seed data $SEED_LDIF not found"
     while IFS= read -r line || [[ -n "$line" ]]; do
         if [[ "$line" == "userPassword: "* ]]; then
-            pw="${line#userPassword: }"
-            printf 'userPassword: %s\n' "$("$SLAPPASSWD" -s "$pw")"
+            hash="$("$SLAPPASSWD" -h '{SSHA}' -s "${line#userPassword: }")" || die "slappasswd failed"
+            printf 'userPassword: %s\n' "$hash"
         else
             printf '%s\n' "$line"
         fi
@@ -374,7 +388,12 @@ launch() {
             if grep -q 'Address already in use' "$dir/slapd.log"; then return 2; fi
             return 1
         fi
-        if ldapwhoami -x -o nettimeout=2 -H "ldap://127.0.0.1:$port" \
+        # slapd writes its pid file only after it has bound all listeners, so
+        # "pid file holds our pid" means the ports are ours. Without this check
+        # a port clash could be hidden by ANOTHER instance of this script
+        # answering on that port with the very same credentials.
+        if [[ "$(cat "$dir/slapd.pid" 2>/dev/null)" == "$pid" ]] \
+            && ldapwhoami -x -o nettimeout=2 -H "ldap://127.0.0.1:$port" \
                 -D "$ADMIN_DN" -w "$ADMIN_PASSWORD" >/dev/null 2>&1; then
             return 0
         fi
@@ -416,16 +435,18 @@ env_get() {
     echo "$v"
 }
 
-# Final self-check through every transport the tests use, as the service account.
+# Final self-check through every transport the tests use, as the service
+# account (this also proves the seed data and its hashed passwords loaded).
+# Prints what failed and returns 1 on the first failure.
 self_check() {
     local dir="$1" port="$2" tls_port="$3" out
     client_env "$dir"
     out="$(ldapwhoami -x -o nettimeout=5 -H "ldap://127.0.0.1:$port" -D "$SVC_DN" -w "$SVC_PASSWORD" 2>&1)" \
-        || die "service account bind over ldap:// failed: $out"
+        || { log "service account bind over ldap:// failed: $out"; return 1; }
     out="$(ldapwhoami -x -ZZ -o nettimeout=5 -H "ldap://127.0.0.1:$port" -D "$SVC_DN" -w "$SVC_PASSWORD" 2>&1)" \
-        || die "StartTLS check failed: $out"
+        || { log "StartTLS (-ZZ) check failed: $out"; return 1; }
     out="$(ldapwhoami -x -o nettimeout=5 -H "ldaps://127.0.0.1:$tls_port" -D "$SVC_DN" -w "$SVC_PASSWORD" 2>&1)" \
-        || die "ldaps:// check failed: $out"
+        || { log "ldaps:// check failed: $out"; return 1; }
 }
 
 cmd_start() {
@@ -466,7 +487,12 @@ cmd_start() {
     ((rc == 0)) || die "slapd could not get free ports after 5 attempts (log: $dir/slapd.log)"
 
     pid="$(instance_pid "$dir")" || die "slapd answered but $dir/slapd.pid is missing"
-    self_check "$dir" "$port" "$tls_port"
+    if ! self_check "$dir" "$port" "$tls_port"; then
+        # Do not leave a half-working server behind.
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_for_exit "$pid" "$STOP_TIMEOUT" || kill -KILL "$pid" 2>/dev/null || true
+        die "slapd started but failed its self-check (slapd stopped; log: $dir/slapd.log)"
+    fi
     write_env "$dir" "$port" "$tls_port" "$pid"
     log "slapd running in $dir (pid $pid, ldap $port, ldaps $tls_port)"
     cat "$dir/env"
