@@ -13,7 +13,6 @@ pub struct Reply {
     pub headers: http::HeaderMap,
     /// The body as JSON; `Value::Null` when empty.
     pub json: Value,
-    pub raw: Bytes,
 }
 
 impl Reply {
@@ -42,7 +41,7 @@ pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Optio
         serde_json::from_slice(&raw)
             .unwrap_or_else(|e| panic!("{method} {url}: body is not JSON ({e}): {}", String::from_utf8_lossy(&raw)))
     };
-    Reply { status, headers, json, raw }
+    Reply { status, headers, json }
 }
 
 pub async fn get(url: &str, token: Option<&str>) -> Reply {
