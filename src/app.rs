@@ -75,15 +75,20 @@ async fn serve_grpc(
     routes: tonic::service::Routes,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(DESCRIPTOR_SET)
-        .with_service_name(service_name)
-        .build_v1()
-        .map_err(|e| StartError::Gateway(e.to_string()))?;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(service_name)
+            .with_service_name("grpc.health.v1.Health")
+    };
+    let reflection_v1 = reflection().build_v1().map_err(|e| StartError::Gateway(e.to_string()))?;
+    // grpcurl before 1.8.8 (the PyPI build among them) speaks only v1alpha.
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| StartError::Gateway(e.to_string()))?;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
-    let routes = routes.add_service(health_service).add_service(reflection);
+    let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
     let incoming = TcpListenerStream::new(listener);
     Ok(tokio::spawn(async move {
         let result = tonic::transport::Server::builder()
