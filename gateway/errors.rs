@@ -122,8 +122,9 @@ impl ApiError {
             }
             Code::Unauthenticated => GatewayError::Unauthorized,
             Code::NotFound => GatewayError::NotFound,
-            Code::DeadlineExceeded => GatewayError::Timeout,
-            Code::Unavailable | Code::Unimplemented | Code::Cancelled => GatewayError::Unavailable,
+            // tonic reports its own client-side deadline as Cancelled ("Timeout expired").
+            Code::DeadlineExceeded | Code::Cancelled => GatewayError::Timeout,
+            Code::Unavailable | Code::Unimplemented => GatewayError::Unavailable,
             _ => GatewayError::Internal,
         };
         let mut error = Self::gateway(kind, codes, None);

@@ -4,6 +4,7 @@
 mod support;
 
 mod fidelity;
+mod gateway_edges;
 mod grpc;
 mod ldap;
 mod listeners;
