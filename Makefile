@@ -15,7 +15,7 @@ build:
 
 ## Install what the tests need (grpcurl, OpenLDAP), then run every test.
 test: test-setup
-	GRPCURL=$(VENV)/bin/grpcurl cargo test --all-targets -- --test-threads=2
+	GRPCURL=$(VENV)/bin/grpcurl LDAP_TESTS_REQUIRED=1 cargo test --all-targets -- --test-threads=2
 
 test-setup:
 	bash scripts/test-setup.sh $(VENV)

@@ -12,7 +12,7 @@ use crate::storage::Cache;
 
 use super::directory::{Directory, DirectoryError, DirectoryUser};
 use super::errors::UserError;
-use super::store::{login_attempts, users};
+use super::store::{login_attempts, roles_from_column, roles_to_column, users};
 use super::AUDIENCE;
 
 /// Limits from the spec: 5 failures lock for 30 minutes; access 1 hour; refresh 7 days.
@@ -56,7 +56,7 @@ impl From<users::Model> for UserProfile {
             email: row.email,
             department: row.department,
             title: row.title,
-            roles: row.roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+            roles: roles_from_column(&row.roles),
         }
     }
 }
@@ -204,7 +204,7 @@ impl UserService {
             email: Set(entry.email.clone()),
             department: Set(entry.department.clone()),
             title: Set(entry.title.clone()),
-            roles: Set(entry.roles.join(",")),
+            roles: Set(roles_to_column(&entry.roles)),
             last_login_at: Set(Some(now)),
             created_at: Set(now),
             updated_at: Set(now),

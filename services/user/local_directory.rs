@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::directory::{Directory, DirectoryError, DirectoryUser};
-use super::store::local_directory;
+use super::store::{local_directory, roles_from_column, roles_to_column};
 
 /// The spec's example user, seeded into an empty embedded directory.
 pub const SEED_USERNAME: &str = "user001";
@@ -55,7 +55,7 @@ impl LocalDirectory {
             email: Set(user.email.clone()),
             department: Set(user.department.clone()),
             title: Set(user.title.clone()),
-            roles: Set(user.roles.join(",")),
+            roles: Set(roles_to_column(&user.roles)),
         };
         local_directory::Entity::insert(row)
             .on_conflict(
@@ -118,7 +118,7 @@ impl Directory for LocalDirectory {
                 email: row.email,
                 department: row.department,
                 title: row.title,
-                roles: row.roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+                roles: roles_from_column(&row.roles),
             }),
             _ => Err(DirectoryError::InvalidCredentials),
         }

@@ -9,6 +9,15 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{integer, string, string_null, timestamp_with_time_zone, timestamp_with_time_zone_null};
 
+/// Roles are kept as one comma-separated column: a handful of short names per user.
+pub fn roles_to_column(roles: &[String]) -> String {
+    roles.join(",")
+}
+
+pub fn roles_from_column(column: &str) -> Vec<String> {
+    column.split(',').filter(|role| !role.is_empty()).map(str::to_owned).collect()
+}
+
 pub mod users {
     use sea_orm::entity::prelude::*;
 

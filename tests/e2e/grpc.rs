@@ -60,7 +60,7 @@ async fn login_and_validate_over_grpc() {
 }
 
 /// grpcurl against the running service: reflection lists the service, and a login works.
-/// Runs when `GRPCURL` names the binary (`make test` installs it into .venv).
+/// Runs when `GRPCURL` names the binary (`make test` installs it into .venv and sets it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcurl_lists_and_logs_in() {
     let Some(grpcurl) = std::env::var_os("GRPCURL") else {
