@@ -334,3 +334,82 @@ pub fn scalar_from_text(field: &FieldDescriptor, text: &str) -> Result<Value, St
         _ => Ok(Value::String(text.to_owned())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contracts() -> Contracts {
+        Contracts::embedded().expect("contracts")
+    }
+
+    fn input(contracts: &Contracts, api: &str, operation: &str) -> MessageDescriptor {
+        let api = contracts.api(api).expect("api");
+        api.operations.iter().find(|op| op.options.operation_id == operation).expect("op").method.input()
+    }
+
+    #[test]
+    fn constraints_and_strict_types_are_enforced() {
+        let contracts = contracts();
+        let login = input(&contracts, "user", "login");
+        let ok = serde_json::json!({"username": "user001", "password": "P@ssw0rd123!"});
+        assert!(decode(&login, ok, &contracts, false).is_ok());
+        let cases = [
+            (serde_json::json!({"password": "P@ssw0rd123!"}), "username"),
+            (serde_json::json!({"username": "ab", "password": "P@ssw0rd123!"}), "username"),
+            (serde_json::json!({"username": 5, "password": "P@ssw0rd123!"}), "username"),
+            (serde_json::json!({"username": "user001", "password": "짧은"}), "password"),
+        ];
+        for (body, field) in cases {
+            let violation = decode(&login, body.clone(), &contracts, false).expect_err("must be refused");
+            assert_eq!(violation.field, field, "{body}");
+        }
+        // Length counts characters, not bytes: eight Korean characters pass.
+        let korean = serde_json::json!({"username": "사용자", "password": "비밀번호비밀번호"});
+        assert!(decode(&login, korean, &contracts, false).is_ok());
+    }
+
+    #[test]
+    fn enums_accept_only_documented_names() {
+        let contracts = contracts();
+        let draft = input(&contracts, "event", "createEventDraft");
+        let field = draft.fields().find(|f| matches!(f.kind(), Kind::Enum(_))).expect("an enum field");
+        let key = field.json_name().to_owned();
+        let Kind::Enum(enum_desc) = field.kind() else { unreachable!() };
+        let valid = enum_desc.values().find(|v| v.number() != 0).expect("a value").name().to_owned();
+        let zero = enum_desc.values().find(|v| v.number() == 0).expect("zero").name().to_owned();
+        // Other required fields may be missing: only whether *this* field is refused matters.
+        let refused = |value: Value| {
+            validate(&draft, &serde_json::json!({ key.clone(): value }), &contracts, "")
+                .err()
+                .is_some_and(|violation| violation.field == key)
+        };
+        assert!(!refused(Value::String(valid)));
+        assert!(refused(Value::String(zero)), "the UNSPECIFIED value is not part of the API");
+        assert!(refused(Value::String("NOPE".into())));
+        assert!(refused(Value::from(1)), "enums are strings in these APIs");
+    }
+
+    #[test]
+    fn sixty_four_bit_integers_are_numbers_and_omit_empty_is_honoured() {
+        let contracts = contracts();
+        let api = contracts.api("user").expect("api");
+        let login = api.operations.iter().find(|op| op.options.operation_id == "login").expect("op");
+        let json = serde_json::json!({"accessToken": "a", "refreshToken": "r", "tokenType": "Bearer", "expiresIn": 3600,
+            "user": {"userId": "u", "username": "u", "name": "n", "email": "e@x.com"}});
+        let message = decode(&login.method.output(), json, &contracts, true).expect("decodes");
+        let written = encode(&message, &contracts, FieldNames::Json);
+        assert_eq!(written["expiresIn"], Value::from(3600), "a number, not \"3600\"");
+        assert!(written["user"].get("roles").is_none(), "empty optional roles are omitted");
+        assert!(written["user"].get("department").is_none(), "unset optional scalars are omitted");
+    }
+
+    #[test]
+    fn query_text_converts_by_field_type() {
+        let contracts = contracts();
+        let validate_op = input(&contracts, "user", "validateToken");
+        let flag = validate_op.get_field_by_name("include_user_info").expect("field");
+        assert_eq!(scalar_from_text(&flag, "true"), Ok(Value::Bool(true)));
+        assert!(scalar_from_text(&flag, "yes").is_err());
+    }
+}

@@ -121,7 +121,7 @@ async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, Public
         }
         UserDirectory::Ldap(settings) => {
             tracing::info!(url = %settings.url, starttls = settings.starttls, base = %settings.user_base_dn, "using the LDAP directory");
-            Arc::new(LdapDirectory::new(settings.clone())?)
+            Arc::new(LdapDirectory::new((**settings).clone())?)
         }
     };
     let keys = Arc::new(SigningKeys::load_dir(&config.user_keys_dir, config.user_keys_generate)?);

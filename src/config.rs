@@ -101,7 +101,7 @@ impl Source {
 pub enum UserDirectory {
     /// The embedded user table (argon2id), seeded with the spec's example user.
     Local,
-    Ldap(LdapSettings),
+    Ldap(Box<LdapSettings>),
 }
 
 fn ldap_settings(source: &Source) -> Result<LdapSettings, ConfigError> {
@@ -162,7 +162,7 @@ impl Config {
         }
         let user_directory = match source.get("USER_DIRECTORY").as_deref() {
             None | Some("local") => UserDirectory::Local,
-            Some("ldap") => UserDirectory::Ldap(ldap_settings(source)?),
+            Some("ldap") => UserDirectory::Ldap(Box::new(ldap_settings(source)?)),
             Some(other) => {
                 return Err(ConfigError { key: "USER_DIRECTORY".into(), reason: format!("{other:?} is not local or ldap") });
             }

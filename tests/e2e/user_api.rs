@@ -274,3 +274,26 @@ async fn bad_input_gets_the_documented_error_body() {
     assert_eq!(wrong_method.header("allow"), Some("POST"));
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_all_count() {
+    for backend in backends() {
+        let stack = Stack::start(&backend).await;
+        let url = stack.url("user", "/api/v1/auth/login");
+        let attempts = (0..5).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                http::post_json(&url, None, &json!({"username": USER, "password": "wrong-password"})).await.status
+            })
+        });
+        let mut statuses = Vec::new();
+        for attempt in attempts {
+            statuses.push(attempt.await.expect("task"));
+        }
+        assert!(statuses.iter().all(|s| *s == 401 || *s == 403), "{statuses:?}");
+        let after = login(&stack, USER, PASSWORD).await;
+        documented("login", &after, 403);
+        assert_eq!(after.json["error"]["code"], "ACCOUNT_LOCKED", "five racing failures lock on {}", backend.label());
+        stack.stop().await;
+    }
+}
