@@ -46,14 +46,18 @@ async fn main() -> std::process::ExitCode {
         }
     };
 
+    // A wildcard bind is reachable as localhost: print the address a user can paste.
+    let shown = |address: &std::net::SocketAddr| {
+        if address.ip().is_unspecified() { format!("localhost:{}", address.port()) } else { address.to_string() }
+    };
     for api in APIS {
         if let Some(address) = running.http.get(*api) {
             let base = running.base_paths.get(*api).cloned().unwrap_or_default();
-            println!("REST  {api:<15} http://{address}{base}");
+            println!("REST  {api:<15} http://{}{base}", shown(address));
         }
     }
     for (service, address) in &running.grpc {
-        println!("gRPC  {service:<15} {address}  (reflection + health)");
+        println!("gRPC  {service:<15} {}  (reflection + health)", shown(address));
     }
     println!("Ctrl-C stops.");
 
