@@ -113,6 +113,24 @@ fn without_timestamp(body: &Value) -> Value {
     body
 }
 
+/// (title, last login) of a user in the User Service's own `users` table.
+async fn stored_user(stack: &Stack, user_id: &str) -> Option<(Option<String>, chrono::DateTime<chrono::Utc>)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = stack.database("user").await;
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => "SELECT title, last_login_at FROM users WHERE user_id = $1",
+            _ => "SELECT title, last_login_at FROM users WHERE user_id = ?",
+        },
+        [user_id.into()],
+    );
+    let row = db.query_one_raw(statement).await.expect("query")?;
+    let title: Option<String> = row.try_get("", "title").expect("title");
+    let last_login: chrono::DateTime<chrono::Utc> = row.try_get("", "last_login_at").expect("last_login_at");
+    Some((title, last_login))
+}
+
 async fn user_info(stack: &Stack, access: &str) -> Value {
     let reply = http::get(&stack.url("user", "/api/v1/auth/validate?includeUserInfo=true"), Some(access)).await;
     documented("validateToken", &reply, 200);
@@ -124,7 +142,11 @@ async fn ldap_login_registers_the_user_and_follows_attribute_changes() {
     let Some(slapd) = Slapd::start() else { return };
     for backend in backends() {
         let stack = Stack::start_with(&backend, slapd.config(&slapd.get("LDAP_URL"), false)).await;
+        assert!(stored_user(&stack, "user001").await.is_none(), "not registered before the first login");
         let first = login(&stack, "user001", "P@ssw0rd123!").await;
+        let (title, first_login) = stored_user(&stack, "user001").await.expect("registered on first login");
+        assert_eq!(title.as_deref(), Some("선임"));
+        assert!((chrono::Utc::now() - first_login).num_seconds().abs() < 60, "last login {first_login}");
         documented("login", &first, 200);
         assert_eq!(first.json["user"]["name"], "홍길동");
         assert_eq!(first.json["user"]["email"], "hong@company.com");
@@ -147,6 +169,9 @@ async fn ldap_login_registers_the_user_and_follows_attribute_changes() {
         let access = second.json["accessToken"].as_str().expect("access").to_owned();
         let info = user_info(&stack, &access).await;
         assert_eq!((info["title"].as_str(), info["department"].as_str()), (Some("책임"), Some("플랫폼팀")), "{}", backend.label());
+        let (title, second_login) = stored_user(&stack, "user001").await.expect("still registered");
+        assert_eq!(title.as_deref(), Some("책임"));
+        assert!(second_login > first_login, "every login updates the last-login time");
         // Restore for the next backend's run.
         slapd.modify(
             "dn: uid=user001,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: title\ntitle: 선임\n-\nreplace: departmentNumber\ndepartmentNumber: 개발팀\n",

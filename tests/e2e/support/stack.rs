@@ -113,6 +113,20 @@ impl Stack {
         *self.running().grpc.get(service).unwrap_or_else(|| panic!("no gRPC service {service}"))
     }
 
+    /// The same database connection a service of this stack uses (to look at its tables).
+    pub async fn database(&self, service: &str) -> sea_orm::DatabaseConnection {
+        let url = match &self.backend {
+            Backend::Embedded => None,
+            Backend::External { database_url, .. } => Some(database_url.clone()),
+        };
+        let config = kt_platform::storage::DbConfig {
+            url,
+            data_dir: self.data_dir.clone(),
+            namespace: self.namespace.clone(),
+        };
+        kt_platform::storage::connect_database(&config, &format!("{service}_service")).await.expect("database")
+    }
+
     /// Stops the platform and removes what this test stored.
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
