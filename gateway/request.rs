@@ -101,7 +101,11 @@ pub fn build_request_json(
     if let Some(query) = query.filter(|_| operation.http.body != BodyRule::Whole) {
         for (key, text) in form_urlencoded::parse(query.as_bytes()) {
             let Some(fields) = field_path(&desc, &key) else { continue };
-            let Some(last) = fields.last() else { continue };
+            let (Some(first), Some(last)) = (fields.first(), fields.last()) else { continue };
+            // The body's field belongs to the body: a query parameter never overwrites it.
+            if matches!(&operation.http.body, BodyRule::Field(body) if body == first.name()) {
+                continue;
+            }
             let value = scalar_from_text(last, &text).map_err(|reason| Violation {
                 field: key.to_string(),
                 reason,

@@ -159,3 +159,25 @@ async fn split_roles_work_together_over_grpc() {
     service.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn body_field_and_response_body_rules_are_applied() {
+    use kt_platform::gateway::request::select_response_body;
+    let contracts = Contracts::embedded().expect("contracts");
+    let ticketing = contracts.api("ticketing").expect("ticketing");
+    let webhook = ticketing
+        .operations
+        .iter()
+        .find(|op| op.options.operation_id == "handleStripeWebhook")
+        .expect("webhook");
+    assert_eq!(webhook.http.body, BodyRule::Field("event".into()));
+    let stripe_event = json!({"id": "evt_1", "type": "payment_intent.succeeded"});
+    let built = build_request_json(webhook, FieldNames::Proto, &[], Some("event=ignored"), stripe_event.clone())
+        .expect("binds");
+    assert_eq!(built, json!({"event": stripe_event}), "the body lands in its field; the query cannot overwrite it");
+
+    let mut list = ticketing.operations.iter().find(|op| op.options.operation_id == "listEvents").expect("op").clone();
+    list.http.response_body = Some("events".into());
+    let selected = select_response_body(&list, FieldNames::Proto, json!({"events": [{"event_id": "e1"}], "total": 1}));
+    assert_eq!(selected, json!([{"event_id": "e1"}]));
+}
