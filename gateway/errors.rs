@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::platform::v1::{ErrorDetail, ErrorStyle, GatewayErrorCodes};
+use crate::rpc_error::prost_value_to_json;
 
 use super::json::Violation;
 
@@ -198,27 +199,4 @@ fn error_detail(status: &tonic::Status) -> Option<ErrorDetail> {
         .iter()
         .find(|any| any.type_url.ends_with("/platform.v1.ErrorDetail"))
         .and_then(|any| ErrorDetail::decode(any.value.as_slice()).ok())
-}
-
-/// google.protobuf.Value → JSON.
-pub fn prost_value_to_json(value: &prost_types::Value) -> Value {
-    use prost_types::value::Kind;
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::NumberValue(n)) => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                Value::from(*n as i64)
-            } else {
-                serde_json::Number::from_f64(*n).map(Value::Number).unwrap_or(Value::Null)
-            }
-        }
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::StructValue(s)) => Value::Object(
-            s.fields.iter().map(|(k, v)| (k.clone(), prost_value_to_json(v))).collect(),
-        ),
-        Some(Kind::ListValue(list)) => {
-            Value::Array(list.values.iter().map(prost_value_to_json).collect())
-        }
-    }
 }

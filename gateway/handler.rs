@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::auth::{TokenKind, TokenVerifier};
 use crate::contracts::{Api, Contracts, Operation};
-use crate::proto::platform::v1::{Access, Envelope, ErrorStyle};
+use crate::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorCodes};
 
 use super::backend::Backends;
 use super::errors::{ApiError, GatewayError};
@@ -38,6 +38,10 @@ impl ApiRuntime {
         if self.api.options.proto_field_names { FieldNames::Proto } else { FieldNames::Json }
     }
 
+    fn codes(&self) -> GatewayErrorCodes {
+        self.api.options.codes.clone().unwrap_or_default()
+    }
+
     fn style(&self) -> ErrorStyle {
         self.api.options.error_style()
     }
@@ -54,8 +58,7 @@ impl ApiRuntime {
     }
 
     fn gateway_error(&self, kind: GatewayError, details: Option<Value>, path: &str) -> Response<Full<Bytes>> {
-        let codes = self.api.options.codes.clone().unwrap_or_default();
-        self.error_response(&ApiError::gateway(kind, &codes, details), path)
+        self.error_response(&ApiError::gateway(kind, &self.codes(), details), path)
     }
 }
 
@@ -80,9 +83,7 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    crate::auth::parse_bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// Serves one request and writes the access log line.
@@ -152,11 +153,11 @@ async fn route(
         Ok(body) => body,
         Err(kind) => return runtime.gateway_error(kind, None, &full_path),
     };
-    let codes = runtime.api.options.codes.clone().unwrap_or_default();
     let message = match transcode_request(runtime, &operation, &bindings, query.as_deref(), &body) {
         Ok(message) => message,
         Err(violation) => {
-            return runtime.error_response(&ApiError::violation(&violation, runtime.style(), &codes), &full_path);
+            let error = ApiError::violation(&violation, runtime.style(), &runtime.codes());
+            return runtime.error_response(&error, &full_path);
         }
     };
 
@@ -187,10 +188,8 @@ async fn route(
     match result {
         Ok(response) => render_success(runtime, &operation, response, &full_path),
         Err(status) => {
-            if status.code() != tonic::Code::Ok {
-                tracing::debug!(request_id, code = ?status.code(), "service returned an error");
-            }
-            runtime.error_response(&ApiError::from_status(&status, &codes), &full_path)
+            tracing::debug!(request_id, code = ?status.code(), "service returned an error");
+            runtime.error_response(&ApiError::from_status(&status, &runtime.codes()), &full_path)
         }
     }
 }

@@ -10,11 +10,7 @@ pub fn bearer_token<T>(request: &tonic::Request<T>) -> Result<&str, TokenError> 
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .ok_or(TokenError::Missing)?;
-    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(TokenError::Malformed);
-    }
-    Ok(token.trim())
+    crate::auth::parse_bearer(value).ok_or(TokenError::Malformed)
 }
 
 /// Verifies the caller's access token for an API audience.

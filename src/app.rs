@@ -39,6 +39,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("gateway: {0}")]
     Gateway(String),
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
     #[error("token keys: {0}")]
     Jwks(String),
 }
@@ -82,9 +84,9 @@ async fn serve_grpc(
             .with_service_name(service_name)
             .with_service_name("grpc.health.v1.Health")
     };
-    let reflection_v1 = reflection().build_v1().map_err(|e| StartError::Gateway(e.to_string()))?;
+    let reflection_v1 = reflection().build_v1()?;
     // grpcurl before 1.8.8 (the PyPI build among them) speaks only v1alpha.
-    let reflection_v1alpha = reflection().build_v1alpha().map_err(|e| StartError::Gateway(e.to_string()))?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;

@@ -103,3 +103,27 @@ pub fn json_to_prost_value(value: &serde_json::Value) -> prost_types::Value {
     };
     prost_types::Value { kind: Some(kind) }
 }
+
+/// google.protobuf.Value → JSON (integral numbers come back as JSON integers).
+pub fn prost_value_to_json(value: &prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    use serde_json::Value;
+    match &value.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::NumberValue(n)) => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Value::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n).map(Value::Number).unwrap_or(Value::Null)
+            }
+        }
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::StructValue(s)) => Value::Object(
+            s.fields.iter().map(|(k, v)| (k.clone(), prost_value_to_json(v))).collect(),
+        ),
+        Some(Kind::ListValue(list)) => {
+            Value::Array(list.values.iter().map(prost_value_to_json).collect())
+        }
+    }
+}

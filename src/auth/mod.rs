@@ -11,3 +11,11 @@ pub use verifier::{PublicKeys, TokenError, TokenVerifier};
 
 /// The `iss` claim of every token the User Service issues.
 pub const ISSUER: &str = "kt-platform/user-service";
+
+/// The token of an `Authorization: Bearer <token>` value; None for other schemes or empty
+/// tokens. The gateway (HTTP headers) and the services (gRPC metadata) both use it.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::{Deserialize, Serialize};
 
 use super::{Claims, ISSUER, TokenKind};
 
@@ -26,24 +25,6 @@ pub enum TokenError {
     Invalid(String),
     #[error("expected a {expected:?} token")]
     WrongKind { expected: TokenKind },
-}
-
-/// One public key as a JWK (RFC 8037: OKP / Ed25519).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Jwk {
-    kty: String,
-    crv: String,
-    kid: String,
-    x: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    alg: Option<String>,
-    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
-    key_use: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct JwkSet {
-    keys: Vec<Jwk>,
 }
 
 /// The verifying keys by key id.
@@ -73,41 +54,9 @@ impl PublicKeys {
         keys
     }
 
-    /// The JWKS document served at `/.well-known/jwks.json`.
-    pub fn to_jwks(&self) -> serde_json::Value {
-        let keys = self
-            .components
-            .iter()
-            .map(|(kid, x)| Jwk {
-                kty: "OKP".into(),
-                crv: "Ed25519".into(),
-                kid: kid.clone(),
-                x: x.clone(),
-                alg: Some("EdDSA".into()),
-                key_use: Some("sig".into()),
-            })
-            .collect();
-        serde_json::to_value(JwkSet { keys }).unwrap_or_default()
-    }
-
-    /// Reads a JWKS document; keys other than Ed25519 are skipped.
-    pub fn from_jwks(json: &[u8]) -> Result<Self, serde_json::Error> {
-        let set: JwkSet = serde_json::from_slice(json)?;
-        Ok(Self::from_components(
-            set.keys
-                .into_iter()
-                .filter(|jwk| jwk.kty == "OKP" && jwk.crv == "Ed25519")
-                .map(|jwk| (jwk.kid, jwk.x)),
-        ))
-    }
-
     /// (kid, base64url public key) pairs, newest last.
     pub fn components(&self) -> impl Iterator<Item = (&str, &str)> {
         self.components.iter().map(|(kid, x)| (kid.as_str(), x.as_str()))
-    }
-
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.components.iter().map(|(kid, _)| kid.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -131,10 +80,6 @@ impl TokenVerifier {
         if let Ok(mut guard) = self.keys.write() {
             *guard = keys;
         }
-    }
-
-    pub fn has_kid(&self, kid: &str) -> bool {
-        self.keys.read().is_ok_and(|keys| keys.decoding.contains_key(kid))
     }
 
     /// The key id a token claims, if its header parses.

@@ -166,8 +166,8 @@ async fn a_rotated_key_signs_while_the_old_one_still_verifies() {
         assert!(key.get("d").is_none(), "no private part in the JWKS");
     }
 
-    // The old session survived the restart (refresh tokens live in the cache only when
-    // Redis is used; the embedded cache is per process), so check the token itself at the edge.
+    // The embedded cache lost the old session with the restart, so `validate` would refuse
+    // it for that reason; the edge check is stateless and shows the old key still verifies.
     let event = http::get(&stack.url("event", "/api/events"), Some(&old_token)).await;
     assert_eq!(event.status, 503, "old-key token still verifies at the edge: {}", event.json);
     let event_new = http::get(&stack.url("event", "/api/events"), Some(&new_token)).await;
