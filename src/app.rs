@@ -182,7 +182,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let listener = TcpListener::bind(config.grpc_addr("user")?).await?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "gRPC user.v1.UserService up");
-        let routes = tonic::service::Routes::new(UserApi::new(service).into_server());
+        let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
         servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);

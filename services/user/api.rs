@@ -6,7 +6,8 @@ use tonic::{Request, Response, Status};
 
 use crate::proto::user::v1 as pb;
 use crate::proto::user::v1::user_service_server::UserService as UserServiceRpc;
-use crate::services::common::authenticate;
+use crate::contracts::Contracts;
+use crate::services::common::{authenticate, check_contract};
 
 use super::domain::{TokenPair, UserProfile, UserService};
 use super::errors::UserError;
@@ -15,11 +16,17 @@ use super::AUDIENCE;
 #[derive(Clone)]
 pub struct UserApi {
     service: Arc<UserService>,
+    contracts: Arc<Contracts>,
 }
 
 impl UserApi {
-    pub fn new(service: Arc<UserService>) -> Self {
-        Self { service }
+    pub fn new(service: Arc<UserService>, contracts: Arc<Contracts>) -> Self {
+        Self { service, contracts }
+    }
+
+    /// Direct gRPC callers skip the gateway: the contract's limits are checked here too.
+    fn check<M: prost::Message + prost::Name>(&self, request: &M) -> Result<(), UserError> {
+        check_contract(&self.contracts, request).map_err(|violation| UserError::Validation(violation.to_string()))
     }
 
     pub fn into_server(self) -> pb::user_service_server::UserServiceServer<Self> {
@@ -43,14 +50,6 @@ fn user_info(profile: UserProfile) -> pb::UserInfo {
     }
 }
 
-fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), UserError> {
-    let length = value.chars().count();
-    if length < min || length > max {
-        return Err(UserError::Validation(format!("{field}: must be {min} to {max} characters")));
-    }
-    Ok(())
-}
-
 impl From<TokenPair> for pb::RefreshTokenResponse {
     fn from(pair: TokenPair) -> Self {
         Self {
@@ -66,9 +65,7 @@ impl From<TokenPair> for pb::RefreshTokenResponse {
 impl UserServiceRpc for UserApi {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
         let body = request.into_inner();
-        // Direct gRPC callers skip the gateway's checks: the service re-checks the spec's limits.
-        check_length("username", &body.username, 3, 50)?;
-        check_length("password", &body.password, 8, 100)?;
+        self.check(&body)?;
         let (pair, profile) = self.service.login(&body.username, &body.password).await?;
         Ok(Response::new(pb::LoginResponse {
             access_token: pair.access_token,
@@ -84,9 +81,7 @@ impl UserServiceRpc for UserApi {
         request: Request<pb::RefreshTokenRequest>,
     ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
         let body = request.into_inner();
-        if body.refresh_token.is_empty() {
-            return Err(UserError::Validation("refreshToken: is required".into()).into());
-        }
+        self.check(&body)?;
         let pair = self.service.refresh(&body.refresh_token).await?;
         Ok(Response::new(pair.into()))
     }

@@ -4,7 +4,7 @@
 use kt_platform::proto::google::rpc::Status as RpcStatus;
 use kt_platform::proto::platform::v1::ErrorDetail;
 use kt_platform::proto::user::v1::user_service_client::UserServiceClient;
-use kt_platform::proto::user::v1::{LoginRequest, ValidateTokenRequest};
+use kt_platform::proto::user::v1::{LoginRequest, RefreshTokenRequest, ValidateTokenRequest};
 use prost::Message;
 
 use crate::support::stack::{Backend, Stack};
@@ -42,6 +42,17 @@ async fn login_and_validate_over_grpc() {
         .await
         .expect_err("too short");
     assert_eq!(short.code(), tonic::Code::InvalidArgument);
+    assert_eq!(detail(&short).code, "VALIDATION_ERROR");
+    let long = client
+        .login(LoginRequest { username: "user001".into(), password: "p".repeat(101) })
+        .await
+        .expect_err("too long");
+    assert_eq!(long.code(), tonic::Code::InvalidArgument, "password max_length 100 comes from the contract");
+    let empty_refresh = client
+        .refresh_token(RefreshTokenRequest { refresh_token: String::new() })
+        .await
+        .expect_err("empty");
+    assert_eq!(empty_refresh.code(), tonic::Code::InvalidArgument);
 
     // No token, forged identity headers: refused.
     let mut anonymous = tonic::Request::new(ValidateTokenRequest { include_user_info: true });
