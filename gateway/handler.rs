@@ -269,7 +269,24 @@ fn chosen_status(operation: &Operation, metadata: &tonic::metadata::MetadataMap)
 
 #[cfg(test)]
 mod tests {
-    use super::strip_base;
+    use super::{Contracts, chosen_status, strip_base};
+
+    #[test]
+    fn a_service_may_pick_only_a_declared_alternative_status() {
+        let contracts = Contracts::embedded().expect("contracts");
+        let api = contracts.api("product_change").expect("api");
+        let change = api.operations.iter().find(|op| op.options.operation_id == "requestProductChange").expect("op");
+        let login = contracts.api("user").expect("api").operations.iter().find(|op| op.options.operation_id == "login").expect("op");
+        let with_status = |status: &str| {
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            metadata.insert("x-http-status", status.parse().expect("metadata"));
+            metadata
+        };
+        assert_eq!(chosen_status(change, &tonic::metadata::MetadataMap::new()), 200);
+        assert_eq!(chosen_status(change, &with_status("202")), 202, "declared alternative");
+        assert_eq!(chosen_status(change, &with_status("201")), 200, "undeclared status ignored");
+        assert_eq!(chosen_status(login, &with_status("202")), 200, "login declares no alternatives");
+    }
 
     #[test]
     fn base_path_is_stripped_on_segment_boundaries() {

@@ -210,6 +210,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
         let gateway_config = GatewayConfig {
             listen,
+            base_paths: config.base_paths.clone(),
             backends,
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),

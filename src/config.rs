@@ -36,6 +36,8 @@ pub struct Config {
     pub grpc_host: String,
     /// API name → HTTP port override.
     pub http_ports: HashMap<String, u16>,
+    /// API name → base path override (default: the contract's, e.g. `/v1/product-change`).
+    pub base_paths: HashMap<String, String>,
     /// Service → gRPC port override.
     pub grpc_ports: HashMap<String, u16>,
     /// Proto package → gRPC URI (gateway role).
@@ -145,9 +147,13 @@ impl Config {
     pub fn load(role: Role, source: &Source) -> Result<Self, ConfigError> {
         let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or_else(|| "data".into()));
         let mut http_ports = HashMap::new();
+        let mut base_paths = HashMap::new();
         for api in APIS {
             if let Some(port) = source.parse::<u16>(&format!("{}_HTTP_PORT", api.to_uppercase()))? {
                 http_ports.insert((*api).to_owned(), port);
+            }
+            if let Some(path) = source.get(&format!("{}_BASE_PATH", api.to_uppercase())) {
+                base_paths.insert((*api).to_owned(), path);
             }
         }
         let mut grpc_ports = HashMap::new();
@@ -180,6 +186,7 @@ impl Config {
             http_host: source.get("HTTP_HOST").unwrap_or_else(|| "0.0.0.0".into()),
             grpc_host: source.get("GRPC_HOST").unwrap_or_else(|| "0.0.0.0".into()),
             http_ports,
+            base_paths,
             grpc_ports,
             backends,
             max_body_bytes: source.parse("MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),

@@ -181,3 +181,17 @@ fn body_field_and_response_body_rules_are_applied() {
     let selected = select_response_body(&list, FieldNames::Proto, json!({"events": [{"event_id": "e1"}], "total": 1}));
     assert_eq!(selected, json!([{"event_id": "e1"}]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_base_path_is_configurable() {
+    use crate::support::stack::{Backend, Stack};
+    let extra = HashMap::from([("PRODUCT_CHANGE_BASE_PATH".to_owned(), "/mvno/pc".to_owned())]);
+    let stack = Stack::start_with(&Backend::Embedded, extra).await;
+    let moved = http::get(&stack.url("product_change", "/products/menu"), None).await;
+    assert!(stack.url("product_change", "").ends_with("/mvno/pc"));
+    assert_eq!(moved.status, 401, "the route lives under the new base: {}", moved.json);
+    assert_eq!(moved.json["error"]["path"], "/mvno/pc/products/menu");
+    let old = stack.url("product_change", "/products/menu").replace("/mvno/pc", "/v1/product-change");
+    assert_eq!(http::get(&old, None).await.status, 404);
+    stack.stop().await;
+}
