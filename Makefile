@@ -11,11 +11,11 @@ run: build
 	$(CARGO_TARGET_DIR)/debug/platform all
 
 build:
-	cargo build --bin platform
+	cargo build -p platform --bin platform
 
-## Install what the tests need (grpcurl, OpenLDAP), then run every test.
+## Install what the tests need (grpcurl, OpenLDAP), then run every test of every crate.
 test: test-setup
-	GRPCURL=$(VENV)/bin/grpcurl LDAP_TESTS_REQUIRED=1 cargo test --all-targets -- --test-threads=2
+	GRPCURL=$(VENV)/bin/grpcurl LDAP_TESTS_REQUIRED=1 cargo test --workspace --all-targets -- --test-threads=2
 
 test-setup:
 	bash scripts/test-setup.sh $(VENV)

@@ -1,17 +1,18 @@
-//! KT platform: five documented REST/JSON APIs served by tonic gRPC services behind one
-//! descriptor-driven hyper gateway.
+//! The platform's contracts, as code: the tonic stubs and descriptor set compiled from
+//! `proto/`, and what both ends of every call share — the catalog of APIs and operations with
+//! their options, the JSON form and field-rule validator, the error detail carried in a
+//! `tonic::Status`, and the access-token check (the token format is part of the contract
+//! between the gateway and the services).
 
-pub mod proto;
 pub mod auth;
-pub mod contracts;
+pub mod catalog;
+pub mod json;
+pub mod proto;
 pub mod rpc_error;
-pub mod storage;
 
-#[path = "../services/mod.rs"]
-pub mod services;
+pub use catalog::{Api, BodyRule, ContractError, Contracts, HttpBinding, Operation};
 
-#[path = "../gateway/mod.rs"]
-pub mod gateway;
-
-pub mod app;
-pub mod config;
+/// UTC now as RFC 3339 with seconds, the timestamp format of every documented error body.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,12 +1,11 @@
 //! Tokens: Ed25519-signed JWTs with a key id, issued by the User Service and verified by the
-//! gateway and every service with public keys only (served as JWKS).
+//! gateway and every service with public keys only (served as JWKS). Signing lives with the
+//! services (`service_core::keys`); this is the verifying half both sides share.
 
 mod claims;
-mod keys;
 mod verifier;
 
 pub use claims::{Claims, TokenKind};
-pub use keys::{KeyError, SigningKeys};
 pub use verifier::{PublicKeys, TokenError, TokenVerifier};
 
 /// The `iss` claim of every token the User Service issues.

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use kt_platform::contracts::{BodyRule, Contracts, Operation};
-use kt_platform::gateway::json::{self, FieldNames};
+use contracts::{BodyRule, Contracts, Operation};
+use contracts::json::{self, FieldNames};
 use prost_reflect::MessageDescriptor;
 use serde_json::{Map, Value};
 
@@ -184,7 +184,7 @@ fn every_example_round_trips_through_its_proto_message() {
         let spec = Spec::load(file);
         let api = contracts.api(api_name).expect("api");
         let names = if api.options.proto_field_names { FieldNames::Proto } else { FieldNames::Json };
-        let envelope = api.options.envelope() == kt_platform::proto::platform::v1::Envelope::SuccessData;
+        let envelope = api.options.envelope() == contracts::proto::platform::v1::Envelope::SuccessData;
         for documented in spec.operations() {
             let Some(operation) = api.operations.iter().find(|op| op.options.operation_id == documented.operation_id) else {
                 failures.push(format!("{file} {}: no RPC declares this operation", documented.operation_id));

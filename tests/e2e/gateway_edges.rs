@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kt_platform::auth::{Claims, ISSUER, SigningKeys, TokenKind, TokenVerifier};
-use kt_platform::contracts::{BodyRule, Contracts};
-use kt_platform::gateway::json::FieldNames;
-use kt_platform::gateway::request::build_request_json;
-use kt_platform::gateway::{Gateway, GatewayConfig};
+use contracts::auth::{Claims, ISSUER, TokenKind, TokenVerifier};
+use service_core::SigningKeys;
+use contracts::{BodyRule, Contracts};
+use contracts::json::FieldNames;
+use gateway::request::build_request_json;
+use gateway::{Gateway, GatewayConfig};
 use serde_json::json;
 
 use crate::support::http;
@@ -116,7 +117,7 @@ fn query_parameters_bind_repeated_and_nested_fields_by_either_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_roles_work_together_over_grpc() {
-    use kt_platform::config::{Config, Role, Source};
+    use platform::config::{Config, Role, Source};
     let dir = std::env::temp_dir().join(format!("kt-split-{}", uuid::Uuid::new_v4().simple()));
     let mut common = HashMap::from([
         ("DATA_DIR".to_owned(), dir.display().to_string()),
@@ -124,10 +125,10 @@ async fn split_roles_work_together_over_grpc() {
         ("GRPC_HOST".to_owned(), "127.0.0.1".to_owned()),
         ("USER_GRPC_PORT".to_owned(), "0".to_owned()),
     ]);
-    for api in kt_platform::config::APIS {
+    for api in platform::config::APIS {
         common.insert(format!("{}_HTTP_PORT", api.to_uppercase()), "0".into());
     }
-    let service = kt_platform::app::start(
+    let service = platform::app::start(
         Config::load(Role::Serve(vec!["user".into()]), &Source::from_map(common.clone())).expect("config"),
     )
     .await
@@ -136,7 +137,7 @@ async fn split_roles_work_together_over_grpc() {
     let user_grpc = service.grpc["user"];
 
     common.insert("USER_GRPC_URL".into(), format!("http://{user_grpc}"));
-    let gateway = kt_platform::app::start(Config::load(Role::Gateway, &Source::from_map(common)).expect("config"))
+    let gateway = platform::app::start(Config::load(Role::Gateway, &Source::from_map(common)).expect("config"))
         .await
         .expect("gateway");
     assert!(gateway.grpc.is_empty(), "the gateway role runs no service");
@@ -162,7 +163,7 @@ async fn split_roles_work_together_over_grpc() {
 
 #[test]
 fn body_field_and_response_body_rules_are_applied() {
-    use kt_platform::gateway::request::select_response_body;
+    use gateway::request::select_response_body;
     let contracts = Contracts::embedded().expect("contracts");
     let ticketing = contracts.api("ticketing").expect("ticketing");
     let webhook = ticketing

@@ -1,10 +1,10 @@
 //! The User Service over gRPC, as other services and grpcurl users call it: same rules, same
 //! errors (structured details), tokens required on direct calls too, reflection and health.
 
-use kt_platform::proto::google::rpc::Status as RpcStatus;
-use kt_platform::proto::platform::v1::ErrorDetail;
-use kt_platform::proto::user::v1::user_service_client::UserServiceClient;
-use kt_platform::proto::user::v1::{LoginRequest, RefreshTokenRequest, ValidateTokenRequest};
+use contracts::proto::google::rpc::Status as RpcStatus;
+use contracts::proto::platform::v1::ErrorDetail;
+use contracts::proto::user::v1::user_service_client::UserServiceClient;
+use contracts::proto::user::v1::{LoginRequest, RefreshTokenRequest, ValidateTokenRequest};
 use prost::Message;
 
 use crate::support::stack::{Backend, Stack};

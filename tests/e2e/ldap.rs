@@ -17,7 +17,7 @@ use crate::support::stack::{Stack, backends};
 static SPEC: LazyLock<Spec> = LazyLock::new(|| Spec::load("user-service.yaml"));
 
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ldap/slapd.sh")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ldap/slapd.sh")
 }
 
 /// One throwaway slapd.

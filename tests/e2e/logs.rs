@@ -21,7 +21,7 @@ async fn logs_hold_no_passwords_or_tokens() {
     let log_path = dir.join("platform.log");
     let log = std::fs::File::create(&log_path).expect("log file");
     let user_port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_platform"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_platform-e2e"));
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

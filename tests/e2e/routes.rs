@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use kt_platform::auth::{SigningKeys, TokenVerifier};
-use kt_platform::contracts::Contracts;
-use kt_platform::gateway::routes::RouteMatch;
-use kt_platform::gateway::{Gateway, GatewayConfig};
+use contracts::auth::TokenVerifier;
+use service_core::SigningKeys;
+use contracts::Contracts;
+use gateway::routes::RouteMatch;
+use gateway::{Gateway, GatewayConfig};
 
 use crate::support::spec::Spec;
 

@@ -3,9 +3,10 @@
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use kt_platform::auth::{Claims, ISSUER, SigningKeys, TokenKind};
-use kt_platform::proto::user::v1::ValidateTokenRequest;
-use kt_platform::proto::user::v1::user_service_client::UserServiceClient;
+use contracts::auth::{Claims, ISSUER, TokenKind};
+use service_core::SigningKeys;
+use contracts::proto::user::v1::ValidateTokenRequest;
+use contracts::proto::user::v1::user_service_client::UserServiceClient;
 use serde_json::{Value, json};
 
 use crate::support::http;
@@ -147,14 +148,14 @@ async fn a_rotated_key_signs_while_the_old_one_still_verifies() {
     let mut stack = Stack::start(&Backend::Embedded).await;
     let before = login(&stack).await;
     let old_token = before["accessToken"].as_str().expect("access").to_owned();
-    let old_kid = kt_platform::auth::TokenVerifier::kid_of(&old_token).expect("kid");
+    let old_kid = contracts::auth::TokenVerifier::kid_of(&old_token).expect("kid");
 
     SigningKeys::generate_into(&stack.data_dir.join("keys")).expect("new key");
     stack.restart().await;
 
     let after = login(&stack).await;
     let new_token = after["accessToken"].as_str().expect("access").to_owned();
-    let new_kid = kt_platform::auth::TokenVerifier::kid_of(&new_token).expect("kid");
+    let new_kid = contracts::auth::TokenVerifier::kid_of(&new_token).expect("kid");
     assert_ne!(old_kid, new_kid, "the new key signs");
 
     let jwks = http::get(&stack.url("user", "/.well-known/jwks.json"), None).await;

@@ -28,11 +28,11 @@ const METHODS: [&str; 8] = [
 const JSON: &str = "application/json";
 
 /// Where the specs live: `$SPECS_DIR` if set, else `shared/specs` beside the crate
-/// (`<CARGO_MANIFEST_DIR>/../shared/specs`, which is how CI and the developers lay it out).
+/// (`<CARGO_MANIFEST_DIR>/../../shared/specs`, which is how CI and the developers lay it out).
 pub fn specs_dir() -> PathBuf {
     match std::env::var_os("SPECS_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/specs"),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs"),
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use kt_platform::app::{self, Running};
-use kt_platform::config::{Config, Role, Source};
+use platform::app::{self, Running};
+use platform::config::{Config, Role, Source};
 
 /// Which storage a stack runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,10 +71,10 @@ impl Stack {
         values.insert("CACHE_PREFIX".into(), format!("test:{}:", self.namespace));
         values.insert("HTTP_HOST".into(), "127.0.0.1".into());
         values.insert("GRPC_HOST".into(), "127.0.0.1".into());
-        for api in kt_platform::config::APIS {
+        for api in platform::config::APIS {
             values.insert(format!("{}_HTTP_PORT", api.to_uppercase()), "0".into());
         }
-        for (service, _, _) in kt_platform::config::SERVICES {
+        for (service, _, _) in platform::config::SERVICES {
             values.insert(format!("{}_GRPC_PORT", service.to_uppercase()), "0".into());
         }
         if let Backend::External { database_url, redis_url } = &self.backend {
@@ -119,12 +119,12 @@ impl Stack {
             Backend::Embedded => None,
             Backend::External { database_url, .. } => Some(database_url.clone()),
         };
-        let config = kt_platform::storage::DbConfig {
+        let config = service_core::storage::DbConfig {
             url,
             data_dir: self.data_dir.clone(),
             namespace: self.namespace.clone(),
         };
-        kt_platform::storage::connect_database(&config, &format!("{service}_service")).await.expect("database")
+        service_core::storage::connect_database(&config, &format!("{service}_service")).await.expect("database")
     }
 
     /// Stops the platform and removes what this test stored.
@@ -136,7 +136,7 @@ impl Stack {
         if let Backend::External { database_url, redis_url } = &self.backend {
             use sea_orm::ConnectionTrait;
             if let Ok(db) = sea_orm::Database::connect(database_url.as_str()).await {
-                for (service, _, _) in kt_platform::config::SERVICES {
+                for (service, _, _) in platform::config::SERVICES {
                     let schema = format!("{service}_service_{}", self.namespace);
                     let _ = db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
                 }

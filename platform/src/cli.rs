@@ -1,7 +1,7 @@
-//! `platform [all | gateway | serve <service>…]`: one binary, many roles.
+//! The command line: `platform [all | gateway | serve <service>…]`.
 
-use kt_platform::app;
-use kt_platform::config::{APIS, Config, Role, Source};
+use crate::app;
+use crate::config::{APIS, Config, Role, Source};
 
 fn parse_role(args: &[String]) -> Result<Role, String> {
     match args.first().map(String::as_str) {
@@ -14,8 +14,8 @@ fn parse_role(args: &[String]) -> Result<Role, String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Runs the platform with the given arguments (without the program name) until Ctrl-C.
+pub async fn run(args: Vec<String>) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -23,7 +23,6 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let role = match parse_role(&args) {
         Ok(role) => role,
         Err(message) => {

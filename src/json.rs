@@ -10,7 +10,7 @@ use prost_reflect::{
 };
 use serde_json::{Map, Value};
 
-use crate::contracts::Contracts;
+use crate::catalog::Contracts;
 
 /// How an API names its JSON fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! The contracts as data: every API, service and REST operation declared in the embedded
 //! descriptor set, with the project's own options decoded into typed structs.
 //!
-//! The gateway builds its routes from this; the fidelity and route tests read it too.
+//! The gateway builds its routes from this; services find their messages' rules in it; the
+//! fidelity and route tests read it too.
 
 use std::collections::HashMap;
 

@@ -3,11 +3,11 @@
 use prost::Message;
 use serde_json::{Map, Value, json};
 
-use crate::proto::google::rpc::Status as RpcStatus;
-use crate::proto::platform::v1::{ErrorDetail, ErrorStyle, GatewayErrorCodes};
-use crate::rpc_error::prost_value_to_json;
+use contracts::proto::google::rpc::Status as RpcStatus;
+use contracts::proto::platform::v1::{ErrorDetail, ErrorStyle, GatewayErrorCodes};
+use contracts::rpc_error::prost_value_to_json;
 
-use super::json::Violation;
+use contracts::json::Violation;
 
 /// One error, independent of how an API writes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +137,7 @@ impl ApiError {
 
     /// The body in the API's documented shape.
     pub fn render(&self, style: ErrorStyle, path: &str) -> Value {
-        let timestamp = super::now_rfc3339();
+        let timestamp = contracts::now_rfc3339();
         let mut inner = Map::new();
         inner.insert("code".into(), Value::String(self.code.clone()));
         inner.insert("message".into(), Value::String(self.message.clone()));

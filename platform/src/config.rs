@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::services::user::{AttributeMap, LdapSettings};
+use user_service::{AttributeMap, LdapSettings};
 
 /// Which parts of the platform this process runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

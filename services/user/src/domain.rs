@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::auth::{Claims, ISSUER, SigningKeys, TokenKind, TokenVerifier};
-use crate::storage::Cache;
+use contracts::auth::{Claims, ISSUER, TokenKind, TokenVerifier};
+use service_core::SigningKeys;
+use service_core::storage::Cache;
 
-use super::directory::{Directory, DirectoryError, DirectoryUser};
-use super::errors::UserError;
-use super::store::{login_attempts, roles_from_column, roles_to_column, users};
-use super::AUDIENCE;
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
+use crate::errors::UserError;
+use crate::store::{login_attempts, roles_from_column, roles_to_column, users};
+use crate::AUDIENCE;
 
 /// Limits from the spec: 5 failures lock for 30 minutes; access 1 hour; refresh 7 days.
 #[derive(Debug, Clone)]

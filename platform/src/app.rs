@@ -11,30 +11,32 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::auth::{PublicKeys, SigningKeys, TokenVerifier};
-use crate::config::{Config, Role, UserDirectory};
-use crate::contracts::Contracts;
-use crate::gateway::{Gateway, GatewayConfig, GatewayHandle};
-use crate::proto::DESCRIPTOR_SET;
-use crate::services::user::{
+use contracts::Contracts;
+use contracts::auth::{PublicKeys, TokenVerifier};
+use contracts::proto::DESCRIPTOR_SET;
+use gateway::{Gateway, GatewayConfig, GatewayHandle};
+use service_core::SigningKeys;
+use service_core::storage::{DbConfig, connect_cache, connect_database};
+use user_service::{
     Directory, LdapDirectory, LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings,
 };
-use crate::storage::{DbConfig, connect_cache, connect_database};
+
+use crate::config::{Config, Role, UserDirectory};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("contracts: {0}")]
-    Contracts(#[from] crate::contracts::ContractError),
+    Contracts(#[from] contracts::ContractError),
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("cache: {0}")]
-    Cache(#[from] crate::storage::CacheError),
+    Cache(#[from] service_core::storage::CacheError),
     #[error("signing keys: {0}")]
-    Keys(#[from] crate::auth::KeyError),
+    Keys(#[from] service_core::KeyError),
     #[error("directory: {0}")]
-    Directory(#[from] crate::services::user::DirectoryError),
+    Directory(#[from] user_service::DirectoryError),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
     #[error("gateway: {0}")]
@@ -136,7 +138,7 @@ async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, Public
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
 /// refreshed every five minutes so rotated keys are picked up.
 async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
-    use crate::proto::user::v1::{GetJwksRequest, user_service_client::UserServiceClient};
+    use contracts::proto::user::v1::{GetJwksRequest, user_service_client::UserServiceClient};
     async fn fetch(uri: &str) -> Result<PublicKeys, String> {
         let mut client = UserServiceClient::connect(uri.to_owned()).await.map_err(|e| e.to_string())?;
         let set = client.get_jwks(GetJwksRequest {}).await.map_err(|e| e.to_string())?.into_inner();

@@ -12,8 +12,7 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::verifier::PublicKeys;
-use super::Claims;
+use contracts::auth::{Claims, PublicKeys};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

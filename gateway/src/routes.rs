@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::contracts::Operation;
+use contracts::Operation;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {

@@ -5,7 +5,6 @@
 
 pub mod backend;
 pub mod errors;
-pub mod json;
 pub mod request;
 pub mod routes;
 
@@ -18,11 +17,6 @@ use std::time::Duration;
 
 pub use handler::ApiRuntime;
 pub use listener::{Gateway, GatewayHandle};
-
-/// UTC now as RFC 3339 with seconds, the timestamp format of every documented error body.
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// Gateway settings (role `gateway`, or inside `all`).
 #[derive(Debug, Clone)]

@@ -13,19 +13,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
 
-use crate::auth::TokenVerifier;
-use crate::contracts::Contracts;
-use crate::proto::platform::v1::Access;
+use contracts::auth::TokenVerifier;
+use contracts::Contracts;
+use contracts::proto::platform::v1::Access;
 
-use super::backend::Backends;
-use super::handler::{self, ApiRuntime};
-use super::routes::RouteTable;
-use super::GatewayConfig;
+use crate::backend::Backends;
+use crate::handler::{self, ApiRuntime};
+use crate::routes::RouteTable;
+use crate::GatewayConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayStartError {
     #[error("route table of {api}: {source}")]
-    Routes { api: String, source: super::routes::TemplateError },
+    Routes { api: String, source: crate::routes::TemplateError },
     #[error("backend address: {0}")]
     Backend(#[from] tonic::transport::Error),
     #[error("bind {addr} for {api}: {source}")]

@@ -1,7 +1,7 @@
 //! The User Service's documented errors (user-service.yaml), as gRPC statuses the gateway
 //! renders in `{error: {code, message, details, timestamp, path}}`.
 
-use crate::rpc_error::ServiceError;
+use contracts::rpc_error::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserError {
@@ -53,8 +53,8 @@ impl From<sea_orm::DbErr> for UserError {
     }
 }
 
-impl From<crate::storage::CacheError> for UserError {
-    fn from(error: crate::storage::CacheError) -> Self {
+impl From<service_core::storage::CacheError> for UserError {
+    fn from(error: service_core::storage::CacheError) -> Self {
         UserError::Internal(format!("cache: {error}"))
     }
 }

@@ -11,15 +11,15 @@ use prost::Message;
 use prost_reflect::DynamicMessage;
 use serde_json::Value;
 
-use crate::auth::{TokenKind, TokenVerifier};
-use crate::contracts::{Api, Contracts, Operation};
-use crate::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorCodes};
+use contracts::auth::{TokenKind, TokenVerifier};
+use contracts::{Api, Contracts, Operation};
+use contracts::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorCodes};
 
-use super::backend::Backends;
-use super::errors::{ApiError, GatewayError};
-use super::json::{self, FieldNames};
-use super::request::{build_request_json, parse_body, select_response_body};
-use super::routes::{RouteMatch, RouteTable};
+use crate::backend::Backends;
+use crate::errors::{ApiError, GatewayError};
+use contracts::json::{self, FieldNames};
+use crate::request::{build_request_json, parse_body, select_response_body};
+use crate::routes::{RouteMatch, RouteTable};
 
 /// Everything one listener needs to serve its API.
 pub struct ApiRuntime {
@@ -83,7 +83,7 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    crate::auth::parse_bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+    contracts::auth::parse_bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// Serves one request and writes the access log line.
@@ -139,7 +139,7 @@ async fn route(
     let token = bearer_token(request.headers()).map(str::to_owned);
     if operation.options.access() != Access::Public {
         let verified = match &token {
-            None => Err(crate::auth::TokenError::Missing),
+            None => Err(contracts::auth::TokenError::Missing),
             Some(token) => runtime.verifier.verify(token, &runtime.api.options.token_audience, TokenKind::Access),
         };
         if let Err(reason) = verified {
@@ -220,7 +220,7 @@ fn transcode_request(
     body: &[u8],
 ) -> Result<DynamicMessage, json::Violation> {
     let body = match operation.http.body {
-        crate::contracts::BodyRule::None => Value::Object(Default::default()),
+        contracts::BodyRule::None => Value::Object(Default::default()),
         _ => parse_body(body)?,
     };
     let request_json = build_request_json(operation, runtime.names(), bindings, query, body)?;

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use crate::proto::user::v1 as pb;
-use crate::proto::user::v1::user_service_server::UserService as UserServiceRpc;
-use crate::contracts::Contracts;
-use crate::services::common::{authenticate, check_contract};
+use contracts::proto::user::v1 as pb;
+use contracts::proto::user::v1::user_service_server::UserService as UserServiceRpc;
+use contracts::Contracts;
+use service_core::grpc::{authenticate, check_contract};
 
-use super::domain::{TokenPair, UserProfile, UserService};
-use super::errors::UserError;
-use super::AUDIENCE;
+use crate::domain::{TokenPair, UserProfile, UserService};
+use crate::errors::UserError;
+use crate::AUDIENCE;
 
 #[derive(Clone)]
 pub struct UserApi {

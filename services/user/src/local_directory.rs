@@ -6,8 +6,8 @@ use argon2::Argon2;
 use async_trait::async_trait;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
 
-use super::directory::{Directory, DirectoryError, DirectoryUser};
-use super::store::{local_directory, roles_from_column, roles_to_column};
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
+use crate::store::{local_directory, roles_from_column, roles_to_column};
 
 /// The spec's example user, seeded into an empty embedded directory.
 pub const SEED_USERNAME: &str = "user001";

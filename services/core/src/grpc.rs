@@ -3,9 +3,9 @@
 
 use prost_reflect::DynamicMessage;
 
-use crate::auth::{Claims, TokenError, TokenKind, TokenVerifier};
-use crate::contracts::Contracts;
-use crate::gateway::json::{self, FieldNames, Violation};
+use contracts::Contracts;
+use contracts::auth::{Claims, TokenError, TokenKind, TokenVerifier};
+use contracts::json::{self, FieldNames, Violation};
 
 /// The bearer token in `authorization` metadata.
 pub fn bearer_token<T>(request: &tonic::Request<T>) -> Result<&str, TokenError> {
@@ -14,7 +14,7 @@ pub fn bearer_token<T>(request: &tonic::Request<T>) -> Result<&str, TokenError> 
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .ok_or(TokenError::Missing)?;
-    crate::auth::parse_bearer(value).ok_or(TokenError::Malformed)
+    contracts::auth::parse_bearer(value).ok_or(TokenError::Malformed)
 }
 
 /// Verifies the caller's access token for an API audience.

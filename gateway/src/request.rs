@@ -4,9 +4,9 @@
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
-use crate::contracts::{BodyRule, Operation};
+use contracts::{BodyRule, Operation};
 
-use super::json::{FieldNames, Violation, scalar_from_text};
+use contracts::json::{FieldNames, Violation, scalar_from_text};
 
 /// Finds a field by proto or JSON name.
 fn field_by_name(desc: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {

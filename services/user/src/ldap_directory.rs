@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, ldap_escape};
 use tokio::sync::Mutex;
 
-use super::directory::{Directory, DirectoryError, DirectoryUser};
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
 
 /// Which entry attribute holds each user field.
 #[derive(Debug, Clone)]

@@ -1,0 +1,6 @@
+//! The `platform` binary's library half: configuration and wiring of the roles, so the
+//! end-to-end suite can start exactly what the binary starts.
+
+pub mod app;
+pub mod cli;
+pub mod config;
