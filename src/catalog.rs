@@ -4,7 +4,7 @@
 //! The gateway builds its routes from this; services find their messages' rules in it; the
 //! fidelity and route tests read it too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use prost_reflect::{
     DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, MethodDescriptor, Value,
@@ -80,6 +80,8 @@ pub struct Contracts {
     pub pool: DescriptorPool,
     pub apis: Vec<Api>,
     field_rules: HashMap<String, FieldRules>,
+    /// Messages whose JSON has `omit_empty` fields somewhere in their tree.
+    pruned_messages: HashSet<String>,
 }
 
 struct Extensions {
@@ -185,16 +187,51 @@ impl Contracts {
             }
         }
 
-        Ok(Self { pool, apis, field_rules })
+        let pruned_messages = messages_needing_pruning(&pool, &field_rules);
+        Ok(Self { pool, apis, field_rules, pruned_messages })
     }
 
     pub fn api(&self, name: &str) -> Option<&Api> {
         self.apis.iter().find(|api| api.options.name == name)
     }
 
+    /// Whether a message's JSON needs a pruning pass (an `omit_empty` field in its tree).
+    pub fn needs_pruning(&self, message: &prost_reflect::MessageDescriptor) -> bool {
+        self.pruned_messages.contains(message.full_name())
+    }
+
     /// The spec constraints declared on a field, if any.
     pub fn field_rules(&self, field: &FieldDescriptor) -> Option<&FieldRules> {
         self.field_rules.get(field.full_name())
+    }
+}
+
+/// Messages with an `omit_empty` field, and every message that can contain one of them
+/// (through fields, lists or map values), found by iterating to a fixed point.
+fn messages_needing_pruning(pool: &DescriptorPool, rules: &HashMap<String, FieldRules>) -> HashSet<String> {
+    let omits = |field: &FieldDescriptor| rules.get(field.full_name()).is_some_and(|rules| rules.omit_empty);
+    let mut found: HashSet<String> = pool
+        .all_messages()
+        .filter(|message| message.fields().any(|field| omits(&field)))
+        .map(|message| message.full_name().to_owned())
+        .collect();
+    loop {
+        let before = found.len();
+        for message in pool.all_messages() {
+            if found.contains(message.full_name()) {
+                continue;
+            }
+            let contains_one = message.fields().any(|field| match field.kind() {
+                prost_reflect::Kind::Message(inner) => found.contains(inner.full_name()),
+                _ => false,
+            });
+            if contains_one {
+                found.insert(message.full_name().to_owned());
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
     }
 }
 

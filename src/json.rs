@@ -45,12 +45,31 @@ impl Violation {
     }
 }
 
-/// Writes a message as the spec's JSON.
-pub fn encode(message: &DynamicMessage, contracts: &Contracts, names: FieldNames) -> Value {
-    let options = SerializeOptions::new()
+fn serialize_options(names: FieldNames) -> SerializeOptions {
+    SerializeOptions::new()
         .stringify_64_bit_integers(false)
         .use_proto_field_name(names == FieldNames::Proto)
-        .skip_default_fields(false);
+        .skip_default_fields(false)
+}
+
+/// Writes a message as the spec's JSON bytes: straight from the message when nothing in its
+/// tree is `omit_empty` (the common case, with no intermediate `Value`), else via [`encode`].
+pub fn encode_to_vec(message: &DynamicMessage, contracts: &Contracts, names: FieldNames) -> Vec<u8> {
+    if contracts.needs_pruning(&message.descriptor()) {
+        return serde_json::to_vec(&encode(message, contracts, names)).unwrap_or_default();
+    }
+    let mut bytes = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::new(&mut bytes);
+    // Writing into a Vec has no I/O errors, and every dynamic message value has a JSON form.
+    match message.serialize_with_options(&mut serializer, &serialize_options(names)) {
+        Ok(()) => bytes,
+        Err(_) => serde_json::to_vec(&encode(message, contracts, names)).unwrap_or_default(),
+    }
+}
+
+/// Writes a message as the spec's JSON.
+pub fn encode(message: &DynamicMessage, contracts: &Contracts, names: FieldNames) -> Value {
+    let options = serialize_options(names);
     // Serializing a well-formed dynamic message into a serde_json::Value cannot fail: every
     // value has a JSON form and the serializer has no I/O.
     let mut json = message

@@ -18,7 +18,8 @@ use contracts::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorC
 use crate::backend::Backends;
 use crate::errors::{ApiError, GatewayError};
 use contracts::json::{self, FieldNames};
-use crate::request::{build_request_json, parse_body, select_response_body};
+use crate::request::{build_request_json, parse_body};
+use crate::response::success_body;
 use crate::routes::{RouteMatch, RouteTable};
 
 /// Everything one listener needs to serve its API.
@@ -63,7 +64,10 @@ impl ApiRuntime {
 }
 
 fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn bytes_response(status: u16, bytes: Vec<u8>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
@@ -162,7 +166,7 @@ async fn route(
     };
 
     let service = operation.method.parent_service();
-    let Some(channel) = runtime.backends.for_service(service.full_name()) else {
+    let Some(backend) = runtime.backends.for_service(service.full_name()) else {
         return runtime.gateway_error(GatewayError::Unavailable, None, &full_path);
     };
     let mut grpc_request = tonic::Request::new(Bytes::from(message.encode_to_vec()));
@@ -180,7 +184,7 @@ async fn route(
         metadata.insert("x-forwarded-for", value);
     }
 
-    let call = Backends::call(channel, &operation.grpc_path, grpc_request);
+    let call = backend.call(&operation.grpc_path, grpc_request);
     let result = match tokio::time::timeout(runtime.request_timeout, call).await {
         Ok(result) => result,
         Err(_) => return runtime.gateway_error(GatewayError::Timeout, None, &full_path),
@@ -246,13 +250,9 @@ fn render_success(
         *response.status_mut() = StatusCode::NO_CONTENT;
         return response;
     }
-    let json = json::encode(&message, &runtime.contracts, runtime.names());
-    let json = select_response_body(operation, runtime.names(), json);
-    let body = match runtime.api.options.envelope() {
-        Envelope::SuccessData => serde_json::json!({"success": true, "data": json}),
-        Envelope::None => json,
-    };
-    json_response(status, &body)
+    let enveloped = runtime.api.options.envelope() == Envelope::SuccessData;
+    let body = success_body(operation, &message, &runtime.contracts, runtime.names(), enveloped);
+    bytes_response(status, body)
 }
 
 /// The documented success status, or an alternative the service chose and the contract allows.

@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod errors;
 pub mod request;
+pub mod response;
 pub mod routes;
 
 mod handler;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use backend::{InProcessService, in_process};
 pub use handler::ApiRuntime;
 pub use listener::{Gateway, GatewayHandle};
 
@@ -27,6 +29,9 @@ pub struct GatewayConfig {
     pub base_paths: HashMap<String, String>,
     /// Proto package (`user.v1`) → gRPC URI of the service that implements it.
     pub backends: HashMap<String, String>,
+    /// Proto package → the service's server in this process (called in memory; wins over
+    /// `backends`).
+    pub in_process: HashMap<String, backend::InProcessService>,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
@@ -38,6 +43,7 @@ impl Default for GatewayConfig {
             listen: HashMap::new(),
             base_paths: HashMap::new(),
             backends: HashMap::new(),
+            in_process: HashMap::new(),
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(15),
             max_concurrent_requests: 1024,

@@ -61,7 +61,7 @@ impl Gateway {
         verifier: TokenVerifier,
         config: &GatewayConfig,
     ) -> Result<Self, GatewayStartError> {
-        let backends = Backends::new(&config.backends, Duration::from_secs(3))?;
+        let backends = Backends::new(&config.backends, &config.in_process, Duration::from_secs(3))?;
         let mut runtimes = Vec::new();
         for api in &contracts.apis {
             let name = api.options.name.clone();
@@ -124,6 +124,15 @@ impl Gateway {
     }
 }
 
+/// Accepts one connection with `TCP_NODELAY` set: responses are written whole, and without it
+/// Nagle's algorithm holds back a response's last segment until the client's delayed ACK
+/// (the 40 ms tail).
+pub(crate) async fn accept(listener: &TcpListener) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    let (stream, client) = listener.accept().await?;
+    stream.set_nodelay(true)?;
+    Ok((stream, client))
+}
+
 async fn accept_loop(
     listener: TcpListener,
     runtime: Arc<ApiRuntime>,
@@ -132,7 +141,7 @@ async fn accept_loop(
 ) {
     loop {
         let (stream, client) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = accept(&listener) => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
@@ -163,5 +172,18 @@ async fn accept_loop(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let client = tokio::spawn(tokio::net::TcpStream::connect(address));
+        let (stream, _) = super::accept(&listener).await.expect("accept");
+        assert!(stream.nodelay().expect("option"), "TCP_NODELAY on the accepted socket");
+        drop(client.await);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use contracts::Contracts;
 use contracts::auth::{PublicKeys, TokenVerifier};
@@ -55,6 +55,8 @@ pub struct Running {
     pub base_paths: HashMap<String, String>,
     /// Service name → gRPC address.
     pub grpc: HashMap<String, SocketAddr>,
+    /// Proto packages the gateway calls in memory (services in this process).
+    pub in_process: Vec<String>,
     gateway: Option<GatewayHandle>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
@@ -70,6 +72,12 @@ impl Running {
             let _ = server.await;
         }
     }
+}
+
+/// Connections of a gRPC port, with `TCP_NODELAY` (without it, Nagle's algorithm and the
+/// client's delayed ACK add ~40 ms to some responses).
+fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Serves one gRPC service with reflection (for grpcurl) and health on its own port.
@@ -93,7 +101,7 @@ async fn serve_grpc(
     health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
-    let incoming = TcpListenerStream::new(listener);
+    let incoming = grpc_incoming(listener);
     Ok(tokio::spawn(async move {
         let result = tonic::transport::Server::builder()
             .add_routes(routes)
@@ -107,8 +115,8 @@ async fn serve_grpc(
     }))
 }
 
-/// The User Service, ready to serve; also returns its public keys for in-process verifiers.
-async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, PublicKeys), StartError> {
+/// The User Service, ready to serve.
+async fn build_user_service(config: &Config) -> Result<Arc<UserService>, StartError> {
     let db_config = DbConfig {
         url: config.database_url.clone(),
         data_dir: config.data_dir.clone(),
@@ -130,9 +138,8 @@ async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, Public
     };
     let keys = Arc::new(SigningKeys::load_dir(&config.user_keys_dir, config.user_keys_generate)?);
     tracing::info!(kid = keys.current_kid(), directory = directory.kind(), "user service ready");
-    let public = keys.public_keys();
     let service = UserService::new(db, cache, directory, keys, UserSettings::default());
-    Ok((Arc::new(service), public))
+    Ok(Arc::new(service))
 }
 
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
@@ -177,25 +184,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mut grpc = HashMap::new();
     let mut servers = Vec::new();
     let mut backends = config.backends.clone();
-    let mut local_keys = None;
+    // Services in this process: the gateway calls them in memory.
+    let mut in_process = HashMap::new();
+    // One verifier per process, shared by the gateway and the services, so each token's
+    // signature is checked once.
+    let mut local_verifier = None;
 
     if config.runs_service("user") {
-        let (service, public) = build_user_service(&config).await?;
+        let service = build_user_service(&config).await?;
         let listener = TcpListener::bind(config.grpc_addr("user")?).await?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "gRPC user.v1.UserService up");
+        let verifier = service.verifier().clone();
         let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
+        in_process.insert("user.v1".to_owned(), gateway::in_process(routes.clone()));
         servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
-        local_keys = Some(public);
+        local_verifier = Some(verifier);
     }
 
     let mut gateway = None;
     let (mut http, mut base_paths) = (HashMap::new(), HashMap::new());
+    let mut in_process_packages: Vec<String> = Vec::new();
     if !matches!(config.role, Role::Serve(_)) {
-        let verifier = match local_keys {
-            Some(keys) => TokenVerifier::new(keys),
+        let verifier = match local_verifier {
+            Some(verifier) => verifier,
             None => {
                 let uri = backends
                     .get("user.v1")
@@ -214,6 +228,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             listen,
             base_paths: config.base_paths.clone(),
             backends,
+            in_process: {
+                in_process_packages = in_process.keys().cloned().collect();
+                in_process
+            },
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             ..GatewayConfig::default()
@@ -226,5 +244,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         gateway = Some(handle);
     }
 
-    Ok(Running { http, base_paths, grpc, gateway, shutdown, servers })
+    in_process_packages.sort();
+    Ok(Running { http, base_paths, grpc, in_process: in_process_packages, gateway, shutdown, servers })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    #[tokio::test]
+    async fn grpc_connections_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let client = tokio::spawn(tokio::net::TcpStream::connect(address));
+        let mut incoming = super::grpc_incoming(listener);
+        let stream = incoming.next().await.expect("a connection").expect("accepted");
+        assert!(stream.nodelay().expect("option"), "TCP_NODELAY on the accepted socket");
+        drop(client.await);
+    }
 }

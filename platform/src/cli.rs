@@ -16,12 +16,7 @@ fn parse_role(args: &[String]) -> Result<Role, String> {
 
 /// Runs the platform with the given arguments (without the program name) until Ctrl-C.
 pub async fn run(args: Vec<String>) -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let _logs = crate::logging::init();
 
     let role = match parse_role(&args) {
         Ok(role) => role,

@@ -3,9 +3,11 @@
 //! services (`service_core::keys`); this is the verifying half both sides share.
 
 mod claims;
+mod verified_cache;
 mod verifier;
 
 pub use claims::{Claims, TokenKind};
+pub use verified_cache::DEFAULT_CAPACITY as VERIFIED_TOKEN_CACHE_CAPACITY;
 pub use verifier::{PublicKeys, TokenError, TokenVerifier};
 
 /// The `iss` claim of every token the User Service issues.

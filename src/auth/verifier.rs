@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
+use super::verified_cache::{DEFAULT_CAPACITY, VerifiedCache, token_hash};
 use super::{Claims, ISSUER, TokenKind};
 
 /// Why a token was refused. The reason goes to logs (never the token itself); clients see
@@ -64,22 +65,45 @@ impl PublicKeys {
     }
 }
 
-/// Verifies tokens for one audience set. Cheap to clone.
+/// Verifies tokens for one audience set. Cheap to clone: clones share the key set and the
+/// cache of verified tokens, so one verifier per process checks each signature once.
 #[derive(Debug, Clone)]
 pub struct TokenVerifier {
-    keys: Arc<std::sync::RwLock<PublicKeys>>,
+    inner: Arc<Inner>,
 }
+
+#[derive(Debug)]
+struct Inner {
+    keys: std::sync::RwLock<PublicKeys>,
+    verified: VerifiedCache,
+}
+
+/// Seconds of clock skew allowed on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 5;
 
 impl TokenVerifier {
     pub fn new(keys: PublicKeys) -> Self {
-        Self { keys: Arc::new(std::sync::RwLock::new(keys)) }
+        Self::with_cache_capacity(keys, DEFAULT_CAPACITY)
     }
 
-    /// Replaces the key set (after fetching a newer JWKS).
+    /// A verifier that remembers at most `capacity` verified tokens (0 turns the cache off).
+    pub fn with_cache_capacity(keys: PublicKeys, capacity: usize) -> Self {
+        let inner = Inner { keys: std::sync::RwLock::new(keys), verified: VerifiedCache::new(capacity) };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Replaces the key set (after fetching a newer JWKS). Tokens verified with the old set
+    /// are checked again: a key that left the set must stop verifying at once.
     pub fn replace_keys(&self, keys: PublicKeys) {
-        if let Ok(mut guard) = self.keys.write() {
+        if let Ok(mut guard) = self.inner.keys.write() {
             *guard = keys;
         }
+        self.inner.verified.clear();
+    }
+
+    /// How many verified tokens are cached (tests and metrics).
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.verified.len()
     }
 
     /// The key id a token claims, if its header parses.
@@ -88,26 +112,127 @@ impl TokenVerifier {
     }
 
     /// Checks signature, key id, algorithm, issuer, audience, expiry, not-before and kind.
+    /// A token this verifier accepted before skips the signature check (see `verified_cache`).
     pub fn verify(&self, token: &str, audience: &str, kind: TokenKind) -> Result<Claims, TokenError> {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let hash = token_hash(token);
+        if let Some(claims) = self.inner.verified.get(&hash, now) {
+            return check_audience_and_kind(claims, audience, kind);
+        }
+        let generation = self.inner.verified.generation();
+        let claims = self.verify_signed(token, audience, kind)?;
+        self.inner.verified.insert(hash, &claims, now, generation);
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str, audience: &str, kind: TokenKind) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
         }
         let kid = header.kid.ok_or(TokenError::NoKeyId)?;
-        let keys = self.keys.read().map_err(|_| TokenError::UnknownKey)?;
+        let keys = self.inner.keys.read().map_err(|_| TokenError::UnknownKey)?;
         let key = keys.decoding.get(&kid).ok_or(TokenError::UnknownKey)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[audience]);
         validation.set_issuer(&[ISSUER]);
         validation.validate_nbf = true;
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECONDS;
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map_err(|e| TokenError::Invalid(format!("{:?}", e.kind())))?;
-        if data.claims.typ != kind {
-            return Err(TokenError::WrongKind { expected: kind });
+        check_audience_and_kind(data.claims, audience, kind)
+    }
+}
+
+/// The claim checks a cached token still needs for this call (the signature, issuer and
+/// not-before were checked when it was cached; expiry by the cache).
+fn check_audience_and_kind(claims: Claims, audience: &str, kind: TokenKind) -> Result<Claims, TokenError> {
+    if claims.aud != audience {
+        return Err(TokenError::Invalid("InvalidAudience".into()));
+    }
+    if claims.typ != kind {
+        return Err(TokenError::WrongKind { expected: kind });
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{EncodingKey, Header};
+
+    use super::*;
+
+    /// A throwaway Ed25519 key for these tests only, with its public half.
+    const TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIF0SDpu2z7mNZlMo2CKJ8QWlbzsY9VxrWCoQuQ0OS+z3\n-----END PRIVATE KEY-----\n";
+    const TEST_KEY_X: &str = "EoWI1Wh9xmJ04A6u7HeGtvOVvnLqF4eaxuwJtJgmvcI";
+
+    fn verifier(capacity: usize) -> TokenVerifier {
+        TokenVerifier::with_cache_capacity(PublicKeys::from_components([("k1".to_owned(), TEST_KEY_X.to_owned())]), capacity)
+    }
+
+    fn token(jti: &str, exp_in: i64) -> String {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).expect("clock");
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: "u1".into(),
+            aud: "meeting".into(),
+            exp: now + exp_in,
+            nbf: now - 1,
+            iat: now - 1,
+            jti: jti.into(),
+            sid: "s1".into(),
+            typ: TokenKind::Access,
+            username: "user".into(),
+            roles: Vec::new(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        let key = EncodingKey::from_ed_pem(TEST_KEY_PEM.as_bytes()).expect("key");
+        jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+    }
+
+    #[test]
+    fn a_verified_token_is_cached_and_still_checked_for_audience_and_kind() {
+        let verifier = verifier(10);
+        let good = token("a", 60);
+        assert!(verifier.verify(&good, "meeting", TokenKind::Access).is_ok());
+        assert_eq!(verifier.cached_tokens(), 1);
+        assert!(verifier.verify(&good, "meeting", TokenKind::Access).is_ok(), "a hit");
+        assert!(verifier.verify(&good, "ticketing", TokenKind::Access).is_err(), "other audience");
+        assert!(verifier.verify(&good, "meeting", TokenKind::Refresh).is_err(), "other kind");
+        assert_eq!(verifier.cached_tokens(), 1);
+    }
+
+    #[test]
+    fn tampered_and_expired_tokens_are_refused_and_never_cached() {
+        let verifier = verifier(10);
+        let good = token("a", 60);
+        verifier.verify(&good, "meeting", TokenKind::Access).expect("valid");
+        let (head, rest) = good.split_once('.').expect("jwt");
+        let (payload, signature) = rest.split_once('.').expect("jwt");
+        let mut bytes = payload.as_bytes().to_vec();
+        bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
+        let tampered = format!("{head}.{}.{signature}", String::from_utf8(bytes).expect("ascii"));
+        assert!(verifier.verify(&tampered, "meeting", TokenKind::Access).is_err());
+        let expired = token("b", -60);
+        assert!(verifier.verify(&expired, "meeting", TokenKind::Access).is_err());
+        assert!(verifier.verify(&expired, "meeting", TokenKind::Access).is_err(), "still refused");
+        assert_eq!(verifier.cached_tokens(), 1, "only the good token is cached");
+    }
+
+    #[test]
+    fn the_cap_holds_and_new_keys_empty_the_cache() {
+        let verifier = verifier(3);
+        for jti in ["a", "b", "c", "d", "e"] {
+            verifier.verify(&token(jti, 60), "meeting", TokenKind::Access).expect("valid");
+            assert!(verifier.cached_tokens() <= 3);
         }
-        Ok(data.claims)
+        let good = token("f", 60);
+        verifier.verify(&good, "meeting", TokenKind::Access).expect("valid");
+        verifier.replace_keys(PublicKeys::default());
+        assert_eq!(verifier.cached_tokens(), 0);
+        assert_eq!(verifier.verify(&good, "meeting", TokenKind::Access), Err(TokenError::UnknownKey), "a removed key stops verifying");
     }
 }

@@ -28,7 +28,14 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn round_trip(contracts: &Contracts, desc: &MessageDescriptor, names: FieldNames, example: &Value) -> Result<Value, String> {
     let message = json::decode(desc, example.clone(), contracts, true).map_err(|v| v.to_string())?;
-    Ok(json::encode(&message, contracts, names))
+    let encoded = json::encode(&message, contracts, names);
+    // The gateway writes responses straight to bytes where nothing needs pruning: same JSON.
+    let bytes = json::encode_to_vec(&message, contracts, names);
+    let direct: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    if direct != encoded {
+        return Err(format!("encode_to_vec differs from encode: {direct} vs {encoded}"));
+    }
+    Ok(encoded)
 }
 
 /// Template variables of the operation's path (their fields are not part of the body).

@@ -181,6 +181,29 @@ fn body_field_and_response_body_rules_are_applied() {
     list.http.response_body = Some("events".into());
     let selected = select_response_body(&list, FieldNames::Proto, json!({"events": [{"event_id": "e1"}], "total": 1}));
     assert_eq!(selected, json!([{"event_id": "e1"}]));
+
+    // The gateway writes success bodies straight from the message; it must equal the
+    // Value path for the whole message, a message field, a list field, and an unset field.
+    use gateway::response::success_json;
+    let user = contracts.api("user").expect("user");
+    let login = user.operations.iter().find(|op| op.options.operation_id == "login").expect("login");
+    let reply = json!({"accessToken": "a", "refreshToken": "r", "tokenType": "Bearer", "expiresIn": 3600,
+        "user": {"userId": "u", "username": "n", "name": "N", "email": "e@x.io", "roles": ["admin"]}});
+    let message = contracts::json::decode(&login.method.output(), reply.clone(), &contracts, true).expect("decodes");
+    let value_path = |operation: &contracts::Operation| {
+        select_response_body(operation, FieldNames::Json, contracts::json::encode(&message, &contracts, FieldNames::Json))
+    };
+    assert_eq!(success_json(login, &message, &contracts, FieldNames::Json, false), value_path(login));
+    assert_eq!(success_json(login, &message, &contracts, FieldNames::Json, true), json!({"success": true, "data": value_path(login)}));
+    for field in ["user", "user.roles", "tokenType"] {
+        let mut selecting = login.clone();
+        selecting.http.response_body = Some(field.replace("tokenType", "token_type"));
+        assert_eq!(success_json(&selecting, &message, &contracts, FieldNames::Json, false), value_path(&selecting), "{field}");
+    }
+    let unset = contracts::json::decode(&login.method.output(), json!({"accessToken": "a"}), &contracts, false).expect("decodes");
+    let mut selecting = login.clone();
+    selecting.http.response_body = Some("user".into());
+    assert_eq!(success_json(&selecting, &unset, &contracts, FieldNames::Json, false), serde_json::Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Runs the real binary with debug logging through a login / failed login / refresh /
 //! validate / logout session and reads everything it printed: the requests are logged, but
-//! no password and no token (nor a token's signature) appears.
+//! no password and no token (nor a token's signature) appears; output to a file carries no
+//! colour codes, and `LOG_FORMAT=json` writes one JSON object per line.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -14,8 +15,13 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_hold_no_passwords_or_tokens() {
+/// What one session printed, and the secrets it used.
+struct Session {
+    logs: String,
+    secrets: Vec<String>,
+}
+
+async fn run_session(log_format: &str) -> Session {
     let dir = std::env::temp_dir().join(format!("kt-logs-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("dir");
     let log_path = dir.join("platform.log");
@@ -26,6 +32,7 @@ async fn logs_hold_no_passwords_or_tokens() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "debug")
+        .env("LOG_FORMAT", log_format)
         .env("DATA_DIR", dir.join("data"))
         .env("HTTP_HOST", "127.0.0.1")
         .env("GRPC_HOST", "127.0.0.1")
@@ -74,9 +81,6 @@ async fn logs_hold_no_passwords_or_tokens() {
     let logs = std::fs::read_to_string(&log_path).expect("logs");
     let _ = std::fs::remove_dir_all(&dir);
 
-    // The capture works: the session's requests are there.
-    assert!(logs.contains("/api/v1/auth/login") && logs.contains("/api/v1/auth/logout"), "no access log lines:\n{logs}");
-    assert!(logs.contains("login failed"), "no login failure line:\n{logs}");
     let signature = |token: &str| token.rsplit('.').next().unwrap_or_default().to_owned();
     let secrets = [
         password.to_owned(),
@@ -91,7 +95,41 @@ async fn logs_hold_no_passwords_or_tokens() {
         signature(&new_access),
         signature(&new_refresh),
     ];
-    for secret in &secrets {
+    Session { logs, secrets: secrets.to_vec() }
+}
+
+fn assert_no_secrets(session: &Session) {
+    // The capture works: the session's requests are there.
+    let logs = &session.logs;
+    assert!(logs.contains("/api/v1/auth/login") && logs.contains("/api/v1/auth/logout"), "no access log lines:\n{logs}");
+    assert!(logs.contains("login failed"), "no login failure line:\n{logs}");
+    for secret in &session.secrets {
         assert!(!logs.contains(secret.as_str()), "a secret leaked into the logs: {}…", &secret[..8.min(secret.len())]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_hold_no_passwords_or_tokens_and_no_colour_codes() {
+    let session = run_session("text").await;
+    assert_no_secrets(&session);
+    assert!(!session.logs.contains('\u{1b}'), "escape codes in a log written to a file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line() {
+    let session = run_session("json").await;
+    assert_no_secrets(&session);
+    // The start-up banner (REST/gRPC URLs) is printed for people; every log line is JSON.
+    let records: Vec<serde_json::Value> = session
+        .logs
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let access: Vec<_> = records.iter().filter(|record| record["target"] == "access").collect();
+    assert!(access.len() >= 7, "one access record per request, found {}", access.len());
+    for record in access {
+        assert!(record["status"].is_u64() && record["path"].is_string() && record["request_id"].is_string(), "{record}");
+    }
+    assert!(!session.logs.contains('\u{1b}'));
 }

@@ -6,6 +6,7 @@ mod support;
 mod fidelity;
 mod gateway_edges;
 mod grpc;
+mod in_process;
 mod ldap;
 mod listeners;
 mod logs;

@@ -17,11 +17,14 @@ use crate::AUDIENCE;
 pub struct UserApi {
     service: Arc<UserService>,
     contracts: Arc<Contracts>,
+    /// The published keys, built once: the signing keys are fixed for the life of the process.
+    jwks: pb::JsonWebKeySet,
 }
 
 impl UserApi {
     pub fn new(service: Arc<UserService>, contracts: Arc<Contracts>) -> Self {
-        Self { service, contracts }
+        let jwks = jwks(&service);
+        Self { service, contracts, jwks }
     }
 
     /// Direct gRPC callers skip the gateway: the contract's limits are checked here too.
@@ -32,6 +35,23 @@ impl UserApi {
     pub fn into_server(self) -> pb::user_service_server::UserServiceServer<Self> {
         pb::user_service_server::UserServiceServer::new(self)
     }
+}
+
+fn jwks(service: &UserService) -> pb::JsonWebKeySet {
+    let keys = service
+        .keys()
+        .public_keys()
+        .components()
+        .map(|(kid, x)| pb::JsonWebKey {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            kid: kid.to_owned(),
+            x: x.to_owned(),
+            alg: "EdDSA".into(),
+            r#use: "sig".into(),
+        })
+        .collect();
+    pb::JsonWebKeySet { keys }
 }
 
 fn timestamp(seconds: i64) -> prost_types::Timestamp {
@@ -114,20 +134,6 @@ impl UserServiceRpc for UserApi {
     }
 
     async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Result<Response<pb::JsonWebKeySet>, Status> {
-        let keys = self
-            .service
-            .keys()
-            .public_keys()
-            .components()
-            .map(|(kid, x)| pb::JsonWebKey {
-                kty: "OKP".into(),
-                crv: "Ed25519".into(),
-                kid: kid.to_owned(),
-                x: x.to_owned(),
-                alg: "EdDSA".into(),
-                r#use: "sig".into(),
-            })
-            .collect();
-        Ok(Response::new(pb::JsonWebKeySet { keys }))
+        Ok(Response::new(self.jwks.clone()))
     }
 }
