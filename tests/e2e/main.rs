@@ -3,12 +3,14 @@
 
 mod support;
 
+mod contract_rules;
 mod fidelity;
 mod gateway_edges;
 mod grpc;
 mod ldap;
 mod listeners;
 mod logs;
+mod request_rules;
 mod routes;
 mod spec_selftest;
 mod tokens;
