@@ -23,6 +23,8 @@ pub enum ContractError {
     MissingExtension(&'static str),
     #[error("option on {element}: {reason}")]
     BadOption { element: String, reason: String },
+    #[error("pattern of {field}: {reason}")]
+    BadPattern { field: String, reason: String },
 }
 
 /// Where the REST request body goes in the request message.
@@ -80,6 +82,8 @@ pub struct Contracts {
     pub pool: DescriptorPool,
     pub apis: Vec<Api>,
     field_rules: HashMap<String, FieldRules>,
+    /// `FieldRules::pattern`s, compiled once at load (never per request), by field full name.
+    patterns: HashMap<String, regex::Regex>,
     /// Messages whose JSON has `omit_empty` fields somewhere in their tree.
     pruned_messages: HashSet<String>,
 }
@@ -177,18 +181,22 @@ impl Contracts {
         }
 
         let mut field_rules = HashMap::new();
+        let mut patterns = HashMap::new();
         for message in pool.all_messages() {
             for field in message.fields() {
                 if let Some(rules) =
                     typed::<FieldRules>(&field.options(), &ext.field, field.full_name())?
                 {
+                    if !rules.pattern.is_empty() {
+                        patterns.insert(field.full_name().to_owned(), compile_pattern(&field, &rules.pattern)?);
+                    }
                     field_rules.insert(field.full_name().to_owned(), rules);
                 }
             }
         }
 
         let pruned_messages = messages_needing_pruning(&pool, &field_rules);
-        Ok(Self { pool, apis, field_rules, pruned_messages })
+        Ok(Self { pool, apis, field_rules, patterns, pruned_messages })
     }
 
     pub fn api(&self, name: &str) -> Option<&Api> {
@@ -204,6 +212,27 @@ impl Contracts {
     pub fn field_rules(&self, field: &FieldDescriptor) -> Option<&FieldRules> {
         self.field_rules.get(field.full_name())
     }
+
+    /// The field's compiled `pattern`, if its rules declare one.
+    pub fn field_pattern(&self, field: &FieldDescriptor) -> Option<&regex::Regex> {
+        self.patterns.get(field.full_name())
+    }
+}
+
+/// Compiles a spec `pattern`. OpenAPI patterns are ECMA-262; the Rust syntax agrees on the
+/// subset the specs use (anchors, classes, groups, alternation, counted repetition). One
+/// difference matters for validation: Rust's `\d` and `\w` are Unicode-aware, ECMA's are
+/// ASCII, so contracts spell digit classes out (`[0-9]`), as the specs do. Only string
+/// fields can carry a pattern.
+fn compile_pattern(field: &FieldDescriptor, pattern: &str) -> Result<regex::Regex, ContractError> {
+    let bad = |reason: String| ContractError::BadPattern { field: field.full_name().to_owned(), reason };
+    if field.kind() != prost_reflect::Kind::String {
+        return Err(bad("only string fields can have a pattern".into()));
+    }
+    if pattern.contains("\\d") || pattern.contains("\\w") {
+        return Err(bad(format!("{pattern:?}: write [0-9] / [A-Za-z0-9_] (ECMA's \\d and \\w are ASCII)")));
+    }
+    regex::Regex::new(pattern).map_err(|e| bad(e.to_string()))
 }
 
 /// Messages with an `omit_empty` field, and every message that can contain one of them
@@ -258,4 +287,34 @@ fn binding(rule: &HttpRule, element: &str) -> Result<HttpBinding, ContractError>
     };
     let response_body = Some(rule.response_body.clone()).filter(|field| !field.is_empty());
     Ok(HttpBinding { method, path: path.clone(), body, response_body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(contracts: &Contracts, name: &str) -> FieldDescriptor {
+        let (message, field) = name.rsplit_once('.').expect("message.field");
+        contracts.pool.get_message_by_name(message).and_then(|m| m.get_field_by_name(field)).expect("field")
+    }
+
+    #[test]
+    fn declared_patterns_are_compiled_at_load() {
+        let contracts = Contracts::embedded().expect("contracts");
+        let line = field(&contracts, "productchange.v1.GetCustomerInfoRequest.line_number");
+        assert!(contracts.field_pattern(&line).is_some_and(|re| re.is_match("01012345678")));
+        let username = field(&contracts, "user.v1.LoginRequest.username");
+        assert!(contracts.field_pattern(&username).is_none());
+    }
+
+    #[test]
+    fn a_bad_pattern_is_a_load_error() {
+        let contracts = Contracts::embedded().expect("contracts");
+        let text = field(&contracts, "user.v1.LoginRequest.username");
+        assert!(matches!(compile_pattern(&text, "^(010"), Err(ContractError::BadPattern { .. })));
+        assert!(matches!(compile_pattern(&text, "^\\d+$"), Err(ContractError::BadPattern { .. })), "\\d is Unicode in Rust");
+        let flag = field(&contracts, "user.v1.ValidateTokenRequest.include_user_info");
+        assert!(matches!(compile_pattern(&flag, "^t"), Err(ContractError::BadPattern { .. })));
+        assert!(compile_pattern(&text, "^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$").is_ok());
+    }
 }

@@ -236,6 +236,11 @@ fn check_value(
                     ));
                 }
                 check_format(path, text, &rules.format)?;
+                if let Some(pattern) = contracts.field_pattern(field) {
+                    if !pattern.is_match(text) {
+                        return Err(Violation::new(path, format!("must match {}", rules.pattern)));
+                    }
+                }
             }
         }
         Kind::Bool => {
@@ -307,6 +312,9 @@ fn check_format(path: &str, text: &str, format: &str) -> Result<(), Violation> {
         "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
         "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
         "email" => is_email(text),
+        "uri" => is_absolute_uri(text),
+        // Formats without a check here (e.g. "password") are annotations: contracts only
+        // declare the checked ones (the contract_rules test holds them to that).
         _ => true,
     };
     if ok { Ok(()) } else { Err(Violation::new(path, format!("must be a valid {format}"))) }
@@ -326,6 +334,21 @@ fn is_email(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// RFC 3986 `absolute-URI` in outline: a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`),
+/// a colon, and a rest without spaces, controls or characters a URI never holds unescaped.
+fn is_absolute_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else { return false };
+    let mut scheme_chars = scheme.chars();
+    let scheme_ok = scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let rest_ok = !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}'));
+    let percent_ok = rest.split('%').skip(1).all(|after| {
+        after.len() >= 2 && after.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit)
+    });
+    scheme_ok && rest_ok && percent_ok
 }
 
 /// Converts one query-string or path value to the JSON the field expects.
@@ -421,6 +444,43 @@ mod tests {
         assert_eq!(written["expiresIn"], Value::from(3600), "a number, not \"3600\"");
         assert!(written["user"].get("roles").is_none(), "empty optional roles are omitted");
         assert!(written["user"].get("department").is_none(), "unset optional scalars are omitted");
+    }
+
+    #[test]
+    fn patterns_are_checked_on_strings_and_absent_optionals_pass() {
+        let contracts = contracts();
+        let history = input(&contracts, "product_change", "getProductChangeHistory");
+        let refused = |line: &str| validate(&history, &serde_json::json!({"lineNumber": line}), &contracts, "").err();
+        assert_eq!(refused("01012345678"), None);
+        for bad in ["0101234567", "010123456789", "01112345678", "010-1234-5678", "x01012345678", "０１０12345678"] {
+            let violation = refused(bad).unwrap_or_else(|| panic!("{bad:?} must be refused"));
+            assert_eq!(violation.field, "lineNumber");
+            assert!(violation.reason.contains("^010[0-9]{8}$"), "{}", violation.reason);
+        }
+        assert!(validate(&history, &serde_json::json!({}), &contracts, "").is_ok(), "optional: absent is fine");
+
+        // Nested: Event colours accept #RGB and #RRGGBB only.
+        let content = input(&contracts, "event", "updateEventContent");
+        let colour = |value: &str| {
+            let body = serde_json::json!({"id": "3f2c9a4e-0000-4000-8000-000000000001",
+                "selectedImageUrl": "https://cdn.example.com/a.png", "editedContent": {"textColor": value}});
+            validate(&content, &body, &contracts, "").map_err(|v| v.field)
+        };
+        assert_eq!(colour("#abc"), Ok(()));
+        assert_eq!(colour("#A1B2C3"), Ok(()));
+        for bad in ["#abcd", "abc", "#ggg", "red"] {
+            assert_eq!(colour(bad), Err("editedContent.textColor".to_owned()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uri_format_wants_an_absolute_uri() {
+        for good in ["https://cdn.example.com/a.png?x=1#f", "urn:isbn:0451450523", "http://h/%20"] {
+            assert!(is_absolute_uri(good), "{good}");
+        }
+        for bad in ["", "cdn.example.com/a.png", "/relative", "https://a b", "1http://x", "http:", "http://x/%zz"] {
+            assert!(!is_absolute_uri(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -48,11 +48,14 @@ async fn login_and_validate_over_grpc() {
         .await
         .expect_err("too long");
     assert_eq!(long.code(), tonic::Code::InvalidArgument, "password max_length 100 comes from the contract");
+    // The spec puts no length on refreshToken: an empty one is an invalid token, as on REST.
     let empty_refresh = client
         .refresh_token(RefreshTokenRequest { refresh_token: String::new() })
         .await
         .expect_err("empty");
-    assert_eq!(empty_refresh.code(), tonic::Code::InvalidArgument);
+    assert_eq!(empty_refresh.code(), tonic::Code::Unauthenticated);
+    let empty_detail = detail(&empty_refresh);
+    assert_eq!((empty_detail.code.as_str(), empty_detail.http_status), ("INVALID_TOKEN", 401));
 
     // No token, forged identity headers: refused.
     let mut anonymous = tonic::Request::new(ValidateTokenRequest { include_user_info: true });

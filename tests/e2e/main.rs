@@ -3,6 +3,7 @@
 
 mod support;
 
+mod contract_rules;
 mod fidelity;
 mod gateway_edges;
 mod grpc;
@@ -10,6 +11,7 @@ mod in_process;
 mod ldap;
 mod listeners;
 mod logs;
+mod request_rules;
 mod routes;
 mod spec_selftest;
 mod tokens;
