@@ -15,7 +15,16 @@ build:
 
 ## Install what the tests need (grpcurl, OpenLDAP), then run every test of every crate.
 test: test-setup
-	GRPCURL=$(VENV)/bin/grpcurl LDAP_TESTS_REQUIRED=1 cargo test --workspace --all-targets -- --test-threads=2
+	GRPCURL=$(VENV)/bin/grpcurl LDAP_TESTS_REQUIRED=1 cargo test --workspace --all-targets --exclude benches -- --test-threads=2
+
+## Load and micro benchmarks on the release build (installs wrk and h2load if missing).
+## Each script prints its own table; scripts/bench/ holds one per area.
+bench:
+	bash scripts/bench/gateway.sh
+	cargo bench -p benches
+	@for script in scripts/bench/*.sh; do \
+	  case $$script in */gateway.sh) ;; *) echo "== $$script"; bash $$script || exit 1;; esac; \
+	done
 
 test-setup:
 	bash scripts/test-setup.sh $(VENV)
