@@ -9,6 +9,7 @@ mod grpc;
 mod ldap;
 mod listeners;
 mod logs;
+mod product_change;
 mod routes;
 mod spec_selftest;
 mod tokens;
