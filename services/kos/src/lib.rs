@@ -12,6 +12,6 @@ mod store;
 
 pub use api::KosApi;
 pub use faults::{FaultSettings, Faults};
-pub use orders::{KosService, KosSettings};
+pub use orders::{KosError, KosService, KosSettings};
 pub use seed::{OPERATORS, PRODUCTS, SEED};
 pub use store::Migrator;

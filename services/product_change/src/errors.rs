@@ -35,6 +35,9 @@ pub enum PcError {
 
 impl From<PcError> for tonic::Status {
     fn from(error: PcError) -> Self {
+        if let PcError::Internal(reason) | PcError::KosFailed(reason) = &error {
+            tracing::error!(reason, "product-change: answering 500");
+        }
         let service_error = match error {
             PcError::InvalidRequest(details) => {
                 ServiceError::new(400, "INVALID_REQUEST", "요청 파라미터가 올바르지 않습니다").with_details(details)

@@ -3,6 +3,7 @@
 //! backend. Every body is checked against product-change-service.yaml.
 
 mod faults;
+mod grpc;
 mod rules;
 mod story;
 

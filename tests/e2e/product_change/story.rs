@@ -143,6 +143,9 @@ async fn a_provisioning_order_completes_after_a_restart_mid_change() {
         assert_eq!(change.json["data"]["processStatus"], "PROCESSING", "{}", change.json);
         assert!(change.json["data"]["estimatedCompletionTime"].is_string(), "{}", change.json);
         let request_id = change.json["data"]["requestId"].as_str().expect("requestId").to_owned();
+        // KOS holds the order open (provisioning takes 3 s): the restart comes mid-change.
+        let order = pc.kos().await.get_change_order(contracts::proto::kos::v1::GetChangeOrderRequest { request_id: request_id.clone() }).await;
+        assert_eq!(order.expect("KOS order").into_inner().state, contracts::proto::kos::v1::OrderState::OrderAccepted as i32);
 
         pc.stack.restart().await;
 
