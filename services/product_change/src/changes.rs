@@ -92,8 +92,14 @@ impl ProductChangeService {
             }
             Err(failure) => return Err(unavailable(&failure)),
         };
-        let (validation, target) =
-            self.run_checks(&line, &command.current_product_code, &command.target_product_code).await?;
+        let (validation, target) = self
+            .run_checks(&line, &command.current_product_code, &command.target_product_code)
+            .await
+            .map_err(|error| match error {
+                // This operation documents 503 for KOS trouble.
+                PcError::KosFailed(reason) => unavailable(&KosFailure::Failed(reason)),
+                other => other,
+            })?;
         if let Some(failure) = validation.failure {
             return Err(match failure.check {
                 Some(CheckType::LineStatus) => PcError::LineSuspended(failure.reason),
