@@ -171,7 +171,7 @@ impl ProductChangeService {
             Err(failure @ (KosFailure::Open { .. } | KosFailure::Unavailable(_))) => {
                 // KOS never took it: keep nothing, the client retries later.
                 self.abandon(&request.request_id).await;
-                tracing::warn!(request_id = %request.request_id, ?failure, "product-change: KOS unavailable");
+                tracing::warn!(request_id = %request.request_id, ?failure, breaker = ?self.kos.breaker().state, "product-change: KOS unavailable");
                 Err(unavailable(&failure))
             }
             Err(KosFailure::NotFound) => {
