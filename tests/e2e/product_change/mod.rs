@@ -4,6 +4,7 @@
 
 mod faults;
 mod grpc;
+mod roles;
 mod rules;
 mod story;
 
