@@ -40,7 +40,8 @@ impl Default for ProductChangeSettings {
             menu_ttl: Duration::from_secs(3600),
             line_ttl: Duration::from_secs(4 * 3600),
             products_ttl: Duration::from_secs(24 * 3600),
-            poll_attempts: 60,
+            // About an hour of polls at the 5 s cap: KOS outages are usually shorter.
+            poll_attempts: 720,
             poll_delay: Duration::from_millis(500),
             poll_max_delay: Duration::from_secs(5),
         }
