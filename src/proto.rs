@@ -43,6 +43,12 @@ pub mod productchange {
     }
 }
 
+pub mod kos {
+    pub mod v1 {
+        tonic::include_proto!("kos.v1");
+    }
+}
+
 pub mod ticketing {
     pub mod v1 {
         tonic::include_proto!("ticketing.v1");

@@ -22,6 +22,7 @@ use user_service::{
 };
 
 use crate::config::{Config, Role, UserDirectory};
+use crate::mvno;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -45,6 +46,8 @@ pub enum StartError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("token keys: {0}")]
     Jwks(String),
+    #[error("product-change: {0}")]
+    ProductChange(String),
 }
 
 /// A started platform: where everything listens, and how to stop it.
@@ -202,6 +205,46 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
         local_verifier = Some(verifier);
+    }
+
+    if config.runs_service("kos") {
+        let routes = tonic::service::Routes::new(mvno::build_kos(&config).await?.into_server());
+        let listener = TcpListener::bind(config.grpc_addr("kos")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC kos.v1.KosService up (the KOS simulator)");
+        servers.push(serve_grpc(listener, "kos.v1.KosService", routes, watcher.clone()).await?);
+        backends.entry("kos.v1".into()).or_insert_with(|| format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("kos".to_owned(), address);
+    }
+
+    if config.runs_service("product_change") {
+        let verifier = match &local_verifier {
+            Some(verifier) => verifier.clone(),
+            None => {
+                let uri = backends
+                    .get("user.v1")
+                    .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
+                    .clone();
+                remote_verifier(&uri).await?
+            }
+        };
+        let (api, workers) = mvno::build_product_change(&config, &backends, verifier, contracts.clone()).await?;
+        for worker in workers {
+            let stop = watcher.clone();
+            servers.push(tokio::spawn(async move {
+                if let Err(error) = worker.run(stop).await {
+                    tracing::error!(%error, "product-change worker stopped");
+                }
+            }));
+        }
+        let listener = TcpListener::bind(config.grpc_addr("product_change")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC productchange.v1.ProductChangeService up");
+        let routes = tonic::service::Routes::new(api.into_server());
+        in_process.insert("productchange.v1".to_owned(), gateway::in_process(routes.clone()));
+        servers.push(serve_grpc(listener, "productchange.v1.ProductChangeService", routes, watcher.clone()).await?);
+        backends.insert("productchange.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("product_change".to_owned(), address);
     }
 
     let mut gateway = None;

@@ -20,7 +20,8 @@ pub enum Role {
 }
 
 /// Services this build implements, with their default gRPC ports.
-pub const SERVICES: &[(&str, &str, u16)] = &[("user", "user.v1", 50051)];
+pub const SERVICES: &[(&str, &str, u16)] =
+    &[("user", "user.v1", 50051), ("product_change", "productchange.v1", 50055), ("kos", "kos.v1", 50056)];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +50,32 @@ pub struct Config {
     pub user_directory: UserDirectory,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
+    pub kos: KosConfig,
+    pub product_change: ProductChangeConfig,
+}
+
+/// The KOS simulator (`serve kos`; part of `all`): faults to start with and how long
+/// provisioning orders take. Faults change at run time with `kos.v1.KosService/SetFaults`.
+#[derive(Debug, Clone)]
+pub struct KosConfig {
+    /// KOS_FAULT_ERROR_RATE (0.0–1.0)
+    pub error_rate: f64,
+    /// KOS_FAULT_LATENCY_MS
+    pub latency_ms: u64,
+    /// KOS_FAULT_DOWN
+    pub down: bool,
+    /// KOS_DEFERRED_COMPLETION_MS: how long KOS takes to complete an accepted (deferred) order.
+    pub deferred_completion_ms: u64,
+}
+
+/// The Product-Change Service and its KOS client.
+#[derive(Debug, Clone)]
+pub struct ProductChangeConfig {
+    /// PRODUCT_CHANGE_SYNC_BUDGET_MS: how long a change waits for KOS before answering 202.
+    pub sync_budget_ms: u64,
+    /// KOS_CALL_TIMEOUT_MS / KOS_BREAKER_OPEN_MS: overrides of the core's KOS resilience settings.
+    pub kos_call_timeout_ms: Option<u64>,
+    pub kos_breaker_open_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +218,17 @@ impl Config {
             backends,
             max_body_bytes: source.parse("MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             request_timeout_ms: source.parse("REQUEST_TIMEOUT_MS")?.unwrap_or(15_000),
+            kos: KosConfig {
+                error_rate: source.parse("KOS_FAULT_ERROR_RATE")?.unwrap_or(0.0),
+                latency_ms: source.parse("KOS_FAULT_LATENCY_MS")?.unwrap_or(0),
+                down: source.parse("KOS_FAULT_DOWN")?.unwrap_or(false),
+                deferred_completion_ms: source.parse("KOS_DEFERRED_COMPLETION_MS")?.unwrap_or(5_000),
+            },
+            product_change: ProductChangeConfig {
+                sync_budget_ms: source.parse("PRODUCT_CHANGE_SYNC_BUDGET_MS")?.unwrap_or(3_000),
+                kos_call_timeout_ms: source.parse("KOS_CALL_TIMEOUT_MS")?,
+                kos_breaker_open_ms: source.parse("KOS_BREAKER_OPEN_MS")?,
+            },
         })
     }
 

@@ -108,7 +108,7 @@ async fn in_memory_and_h2c_dispatch_answer_alike() {
     let all: Running = platform::app::start(Config::load(Role::All, &Source::from_map(all_settings)).expect("config"))
         .await
         .expect("all");
-    assert_eq!(all.in_process, vec!["user.v1".to_owned()], "the gateway calls the User Service in memory");
+    assert!(all.in_process.contains(&"user.v1".to_owned()), "the gateway calls the User Service in memory");
     let in_memory = script(&format!("http://{}", all.http["user"])).await;
 
     // Two roles: the User Service alone, and a gateway reaching it over h2c.

@@ -37,11 +37,13 @@ async fn run_session(log_format: &str) -> Session {
         .env("HTTP_HOST", "127.0.0.1")
         .env("GRPC_HOST", "127.0.0.1")
         .env("USER_HTTP_PORT", user_port.to_string())
-        .env("USER_GRPC_PORT", free_port().to_string())
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log));
     for api in ["EVENT", "CONTENT", "TICKETING", "PRODUCT_CHANGE"] {
         command.env(format!("{api}_HTTP_PORT"), free_port().to_string());
+    }
+    for (service, _, _) in platform::config::SERVICES {
+        command.env(format!("{}_GRPC_PORT", service.to_uppercase()), free_port().to_string());
     }
     let mut child = command.spawn().expect("platform starts");
 

@@ -11,6 +11,7 @@ mod in_process;
 mod ldap;
 mod listeners;
 mod logs;
+mod product_change;
 mod request_rules;
 mod routes;
 mod spec_selftest;

@@ -18,7 +18,7 @@ const LISTENERS: &[(&str, &str, &str, u16)] = &[
     ("user", "user-service.yaml", "/api/v1/auth/validate", 200),
     ("event", "event-service.yaml", "/api/events", 503),
     ("content", "content-service.yaml", "/content/images/img-1", 503),
-    ("product_change", "product-change-service.yaml", "/products/menu", 503),
+    ("product_change", "product-change-service.yaml", "/products/menu", 200),
 ];
 
 fn b64(bytes: &[u8]) -> String {
