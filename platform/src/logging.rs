@@ -18,8 +18,11 @@ pub struct LogGuard {
 pub fn init() -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Not lossy: under a burst the queue (128k lines) fills before anything is dropped, and
-    // then requests wait rather than lose their access lines.
-    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    // then requests wait rather than lose their access lines. The writer thread drains the
+    // queue into a buffer and flushes when the queue is empty: one write per batch instead
+    // of one per line (stdout alone is line-buffered).
+    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(stdout);
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     if json {
