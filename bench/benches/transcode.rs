@@ -68,6 +68,21 @@ fn transcode(c: &mut Criterion) {
     group.bench_function("protobuf_to_json", |b| b.iter(|| to_json(std::hint::black_box(&protobuf))));
     group.bench_function("round_trip", |b| b.iter(|| to_json(&to_protobuf(std::hint::black_box(&body)))));
     group.finish();
+
+    // Where the time goes, step by step.
+    let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let message = json::decode(&desc, value.clone(), &contracts, false).expect("valid");
+    let mut steps = c.benchmark_group("transcode_1k_steps");
+    steps.bench_function("parse_json", |b| b.iter(|| serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&body))));
+    steps.bench_function("validate", |b| b.iter(|| json::validate(&desc, std::hint::black_box(&value), &contracts, "")));
+    steps.bench_function("deserialize_dynamic", |b| {
+        b.iter(|| DynamicMessage::deserialize(desc.clone(), std::hint::black_box(&value)))
+    });
+    steps.bench_function("encode_protobuf", |b| b.iter(|| std::hint::black_box(&message).encode_to_vec()));
+    steps.bench_function("decode_protobuf", |b| b.iter(|| DynamicMessage::decode(desc.clone(), std::hint::black_box(protobuf.as_slice()))));
+    steps.bench_function("encode_json_value", |b| b.iter(|| json::encode(std::hint::black_box(&message), &contracts, FieldNames::Json)));
+    steps.bench_function("encode_json_bytes", |b| b.iter(|| json::encode_to_vec(std::hint::black_box(&message), &contracts, FieldNames::Json)));
+    steps.finish();
 }
 
 criterion_group!(benches, transcode);
