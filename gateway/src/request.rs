@@ -1,10 +1,10 @@
 //! REST request → request message JSON: path bindings, query parameters and the body, put
 //! where the operation's `google.api.http` rule says.
 
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
-use contracts::{BodyRule, Operation};
+use contracts::{BindSource, BodyRule, Operation};
 
 use contracts::json::{FieldNames, Violation, scalar_from_text};
 
@@ -137,4 +137,29 @@ pub fn select_response_body(operation: &Operation, names: FieldNames, mut json: 
         };
     }
     json
+}
+
+/// Fills the fields the contract binds to a header or to the raw body
+/// (`(platform.v1.bind)`), overwriting whatever the JSON said: those values come only from
+/// the transport. A missing header leaves its field unset.
+pub fn bind_transport_fields(operation: &Operation, message: &mut DynamicMessage, headers: &http::HeaderMap, raw_body: &[u8]) {
+    for bound in &operation.bound_fields {
+        let value = match &bound.source {
+            BindSource::Header(name) => headers
+                .get(name.as_str())
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .map(|text| match bound.field.kind() {
+                    Kind::Bytes => prost_reflect::Value::Bytes(text.into_bytes().into()),
+                    _ => prost_reflect::Value::String(text),
+                }),
+            BindSource::RawBody => Some(match bound.field.kind() {
+                Kind::String => prost_reflect::Value::String(String::from_utf8_lossy(raw_body).into_owned()),
+                _ => prost_reflect::Value::Bytes(bytes::Bytes::copy_from_slice(raw_body)),
+            }),
+        };
+        match value {
+            Some(value) => message.set_field(&bound.field, value),
+            None => message.clear_field(&bound.field),
+        }
+    }
 }

@@ -17,11 +17,13 @@ use contracts::proto::DESCRIPTOR_SET;
 use gateway::{Gateway, GatewayConfig, GatewayHandle};
 use service_core::SigningKeys;
 use service_core::storage::{DbConfig, connect_cache, connect_database};
+use ticketing_service::provider::{PaymentProvider, Sandbox, StripeClient, serve_sandbox_api};
+use ticketing_service::{ExpiryWorker, Migrator as TicketingMigrator, Ticketing, TicketingApi, TicketingSettings};
 use user_service::{
     Directory, LdapDirectory, LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings,
 };
 
-use crate::config::{Config, Role, UserDirectory};
+use crate::config::{Config, PaymentProviderConfig, Role, UserDirectory};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -45,6 +47,8 @@ pub enum StartError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("token keys: {0}")]
     Jwks(String),
+    #[error("ticketing: {0}")]
+    Ticketing(String),
 }
 
 /// A started platform: where everything listens, and how to stop it.
@@ -55,6 +59,8 @@ pub struct Running {
     pub base_paths: HashMap<String, String>,
     /// Service name → gRPC address.
     pub grpc: HashMap<String, SocketAddr>,
+    /// The sandbox payment provider's Stripe-shaped API (pay with a test card there).
+    pub payment_sandbox: Option<SocketAddr>,
     gateway: Option<GatewayHandle>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
@@ -72,25 +78,30 @@ impl Running {
     }
 }
 
-/// Serves one gRPC service with reflection (for grpcurl) and health on its own port.
+/// Serves one service's gRPC services with reflection (for grpcurl) and health on its own port.
 async fn serve_grpc(
     listener: TcpListener,
-    service_name: &'static str,
+    service_names: &[&'static str],
     routes: tonic::service::Routes,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let service_name = service_names.join(",");
     let reflection = || {
-        tonic_reflection::server::Builder::configure()
+        let mut builder = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .with_service_name(service_name)
-            .with_service_name("grpc.health.v1.Health")
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for name in service_names {
+            builder = builder.with_service_name(*name);
+        }
+        builder.with_service_name("grpc.health.v1.Health")
     };
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl before 1.8.8 (the PyPI build among them) speaks only v1alpha.
     let reflection_v1alpha = reflection().build_v1alpha()?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
+    for name in service_names {
+        health.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+    }
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
     let incoming = TcpListenerStream::new(listener);
@@ -102,7 +113,7 @@ async fn serve_grpc(
             })
             .await;
         if let Err(error) = result {
-            tracing::error!(%error, service = service_name, "gRPC server stopped");
+            tracing::error!(%error, service = %service_name, "gRPC server stopped");
         }
     }))
 }
@@ -135,15 +146,76 @@ async fn build_user_service(config: &Config) -> Result<(Arc<UserService>, Public
     Ok((Arc::new(service), public))
 }
 
+/// Ticketing, ready to serve: its service, its public keys, and the sandbox provider when
+/// that is the configured one (its webhook URL is set once the gateway listens).
+async fn build_ticketing_service(config: &Config) -> Result<(Arc<Ticketing>, PublicKeys, Option<Arc<Sandbox>>), StartError> {
+    let settings = &config.ticketing;
+    let db_config = DbConfig {
+        url: config.database_url.clone(),
+        data_dir: config.data_dir.clone(),
+        namespace: config.namespace.clone(),
+    };
+    let db = connect_database(&db_config, "ticketing_service").await?;
+    TicketingMigrator::up(&db, None).await?;
+    // Holds expire through jobs in Ticketing's own database, whatever the cache is: the
+    // expiry must not depend on Redis (see ticketing_service::expiry).
+    let jobs = service_core::jobs::Jobs::database(db.clone());
+    let keys = Arc::new(SigningKeys::load_dir(&settings.keys_dir, settings.keys_generate)?);
+    let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match &settings.payment_provider {
+        PaymentProviderConfig::Sandbox { .. } => {
+            let sandbox = Sandbox::new(&settings.webhook_secret);
+            if let Some(url) = &settings.webhook_url {
+                sandbox.set_webhook_url(url);
+            }
+            (sandbox.clone(), Some(sandbox))
+        }
+        PaymentProviderConfig::Stripe(stripe) => (Arc::new(StripeClient::new(stripe.clone())), None),
+    };
+    let ticketing_settings = TicketingSettings {
+        hold_ttl: Duration::from_secs(settings.hold_seconds),
+        public_base_url: settings.public_url.clone(),
+        webhook_secret: settings.webhook_secret.clone(),
+        ..TicketingSettings::default()
+    };
+    tracing::info!(kid = keys.current_kid(), payment_provider = provider.name(), hold_seconds = settings.hold_seconds, "ticketing service ready");
+    let public = keys.public_keys();
+    let service = Arc::new(Ticketing::new(db, jobs, keys, provider, ticketing_settings));
+    service.seed_if_empty().await.map_err(|e| StartError::Ticketing(e.to_string()))?;
+    Ok((service, public, sandbox))
+}
+
+/// Both token issuers' keys in one set: keys are picked by `kid`, audiences by the contract.
+fn merge_keys(sets: Vec<PublicKeys>) -> PublicKeys {
+    let mut all: Vec<(String, String)> = Vec::new();
+    for set in &sets {
+        all.extend(set.components().map(|(kid, x)| (kid.to_owned(), x.to_owned())));
+    }
+    PublicKeys::from_components(all)
+}
+
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
 /// refreshed every five minutes so rotated keys are picked up.
-async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
+async fn remote_verifier(user_uri: &str, ticketing_uri: Option<String>) -> Result<TokenVerifier, StartError> {
+    use contracts::proto::ticketing::v1::{GetJwksRequest as TicketingJwks, auth_service_client::AuthServiceClient};
     use contracts::proto::user::v1::{GetJwksRequest, user_service_client::UserServiceClient};
-    async fn fetch(uri: &str) -> Result<PublicKeys, String> {
+    async fn fetch_user(uri: &str) -> Result<PublicKeys, String> {
         let mut client = UserServiceClient::connect(uri.to_owned()).await.map_err(|e| e.to_string())?;
         let set = client.get_jwks(GetJwksRequest {}).await.map_err(|e| e.to_string())?.into_inner();
         Ok(PublicKeys::from_components(set.keys.into_iter().map(|key| (key.kid, key.x))))
     }
+    let fetch = move |uri: &str| {
+        let uri = uri.to_owned();
+        let ticketing_uri = ticketing_uri.clone();
+        async move {
+            let mut sets = vec![fetch_user(&uri).await?];
+            if let Some(ticketing) = ticketing_uri {
+                let mut client = AuthServiceClient::connect(ticketing).await.map_err(|e| e.to_string())?;
+                let set = client.get_jwks(TicketingJwks {}).await.map_err(|e| e.to_string())?.into_inner();
+                sets.push(PublicKeys::from_components(set.keys.into_iter().map(|key| (key.kid, key.x))));
+            }
+            Ok::<_, String>(merge_keys(sets))
+        }
+    };
     let mut last_error = String::new();
     for _ in 0..30 {
         match fetch(user_uri).await {
@@ -151,6 +223,7 @@ async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
                 let verifier = TokenVerifier::new(keys);
                 let refresher = verifier.clone();
                 let uri = user_uri.to_owned();
+                let fetch = fetch.clone();
                 tokio::spawn(async move {
                     loop {
                         tokio::time::sleep(Duration::from_secs(300)).await;
@@ -177,7 +250,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mut grpc = HashMap::new();
     let mut servers = Vec::new();
     let mut backends = config.backends.clone();
-    let mut local_keys = None;
+    let mut local_keys = Vec::new();
+    let mut sandbox = None;
+    let mut payment_sandbox = None;
 
     if config.runs_service("user") {
         let (service, public) = build_user_service(&config).await?;
@@ -185,24 +260,50 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let address = listener.local_addr()?;
         tracing::info!(%address, "gRPC user.v1.UserService up");
         let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
-        servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["user.v1.UserService"], routes, watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
-        local_keys = Some(public);
+        local_keys.push(public);
+    }
+
+    if config.runs_service("ticketing") {
+        let (service, public, built_sandbox) = build_ticketing_service(&config).await?;
+        let listener = TcpListener::bind(config.grpc_addr("ticketing")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC ticketing.v1 (Auth, Event, Booking, Payment) up");
+        let routes = TicketingApi::new(service.clone(), contracts.clone()).into_routes();
+        servers.push(serve_grpc(listener, &TicketingApi::SERVICE_NAMES, routes, watcher.clone()).await?);
+        backends.insert("ticketing.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("ticketing".to_owned(), address);
+        local_keys.push(public);
+        // Expiry and refund workers stop with the platform.
+        let workers = ExpiryWorker::start(service);
+        let mut stopped = watcher.clone();
+        servers.push(tokio::spawn(async move {
+            let _ = stopped.changed().await;
+            workers.stop().await;
+        }));
+        if let (Some(built), PaymentProviderConfig::Sandbox { port }) = (&built_sandbox, &config.ticketing.payment_provider) {
+            let listener = TcpListener::bind(crate::config::socket(&config.grpc_host, *port, "TICKETING_SANDBOX_PORT")?).await?;
+            let address = listener.local_addr()?;
+            tracing::info!(%address, "payment provider: local sandbox (Stripe test-mode look-alike), Stripe-shaped API up");
+            servers.push(serve_sandbox_api(listener, built.clone(), watcher.clone()));
+            payment_sandbox = Some(address);
+        }
+        sandbox = built_sandbox;
     }
 
     let mut gateway = None;
     let (mut http, mut base_paths) = (HashMap::new(), HashMap::new());
     if !matches!(config.role, Role::Serve(_)) {
-        let verifier = match local_keys {
-            Some(keys) => TokenVerifier::new(keys),
-            None => {
-                let uri = backends
-                    .get("user.v1")
-                    .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
-                    .clone();
-                remote_verifier(&uri).await?
-            }
+        let verifier = if local_keys.is_empty() {
+            let uri = backends
+                .get("user.v1")
+                .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
+                .clone();
+            remote_verifier(&uri, backends.get("ticketing.v1").cloned()).await?
+        } else {
+            TokenVerifier::new(merge_keys(local_keys))
         };
         let mut listen = HashMap::new();
         for api in &contracts.apis {
@@ -223,8 +324,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let handle = built.start().await.map_err(|e| StartError::Gateway(e.to_string()))?;
         http = handle.addresses.clone();
         base_paths = handle.base_paths.clone();
+        if let (Some(sandbox), None, Some(address)) = (&sandbox, &config.ticketing.webhook_url, http.get("ticketing")) {
+            let base = base_paths.get("ticketing").cloned().unwrap_or_default();
+            sandbox.set_webhook_url(&format!("http://127.0.0.1:{}{}/api/payment/webhook", address.port(), base.trim_end_matches('/')));
+        }
         gateway = Some(handle);
     }
 
-    Ok(Running { http, base_paths, grpc, gateway, shutdown, servers })
+    Ok(Running { http, base_paths, grpc, payment_sandbox, gateway, shutdown, servers })
 }
