@@ -31,6 +31,8 @@ async fn logs_hold_no_passwords_or_tokens() {
         .env("GRPC_HOST", "127.0.0.1")
         .env("USER_HTTP_PORT", user_port.to_string())
         .env("USER_GRPC_PORT", free_port().to_string())
+        .env("TICKETING_GRPC_PORT", free_port().to_string())
+        .env("TICKETING_SANDBOX_PORT", free_port().to_string())
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log));
     for api in ["EVENT", "CONTENT", "TICKETING", "PRODUCT_CHANGE"] {

@@ -11,5 +11,6 @@ mod listeners;
 mod logs;
 mod routes;
 mod spec_selftest;
+mod ticketing;
 mod tokens;
 mod user_api;
