@@ -54,6 +54,13 @@ async fn expire(service: Arc<Ticketing>, ctx: JobContext) -> Result<Value, JobEr
 }
 
 async fn refund(service: Arc<Ticketing>, ctx: JobContext) -> Result<Value, JobError> {
+    if let Some(intent) = ctx.payload["payment_intent_id"].as_str() {
+        return match service.refund_payment(intent).await {
+            Ok(()) => Ok(json!({"outcome": "done"})),
+            Err(TicketingError::NotFound(_)) => Ok(json!({"outcome": "no payment"})),
+            Err(error) => Err(retry(error)),
+        };
+    }
     let booking_id = booking_id(&ctx)?;
     match service.refund_booking(&booking_id).await {
         Ok(()) => Ok(json!({"outcome": "done"})),

@@ -98,6 +98,18 @@ impl Ticketing {
                 return self.find_payment(&earlier.payment_intent_id).await;
             }
         }
+        if scoped_key.is_none() {
+            // One order, one open PaymentIntent (Stripe's advice): a booking that already has
+            // an intent still waiting for payment gets that one again, so it cannot be paid twice.
+            let open = payments::Entity::find()
+                .filter(payments::Column::BookingId.eq(&booking.booking_id))
+                .filter(payments::Column::Status.is_not_in(["canceled", "succeeded"]))
+                .one(&self.db)
+                .await?;
+            if let Some(open) = open {
+                return Ok(open);
+            }
+        }
         let provider_key = scoped_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let new = NewIntent {
             amount,
@@ -223,6 +235,30 @@ impl Ticketing {
         }
     }
 
+    /// Refunds one whole payment that belongs to no booking (the refund job).
+    pub(crate) async fn refund_payment(&self, payment_intent_id: &str) -> Result<(), TicketingError> {
+        let payment = self.find_payment(payment_intent_id).await?;
+        match self.provider.refund(payment_intent_id, payment.amount, &format!("refund-intent:{payment_intent_id}")).await {
+            Ok(refund) => {
+                tracing::info!(payment_intent_id, refund_id = %refund.id, "stray payment refunded");
+                Ok(())
+            }
+            Err(ProviderError::Refused(message)) if message.contains("greater than the unrefunded") => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub(crate) async fn schedule_intent_refund(&self, payment_intent_id: &str) -> Result<(), TicketingError> {
+        let options = service_core::jobs::EnqueueOptions {
+            job_id: Some(format!("refund-intent:{payment_intent_id}")),
+            run_at: None,
+            max_attempts: Some(20),
+        };
+        let payload = serde_json::json!({"payment_intent_id": payment_intent_id});
+        self.jobs.enqueue(crate::expiry::REFUND_QUEUE, payload, options).await?;
+        Ok(())
+    }
+
     /// POST /api/payment/webhook: verify, de-duplicate, apply.
     pub async fn handle_webhook(&self, payload: &[u8], signature: &str) -> Result<WebhookOutcome, TicketingError> {
         let tolerance = self.settings.webhook_tolerance.as_secs() as i64;
@@ -286,7 +322,15 @@ impl Ticketing {
         self.record_intent_state(&reported).await?;
         if status == "succeeded" {
             match self.confirm_paid(&payment.booking_id, &payment.payment_intent_id).await? {
-                ConfirmOutcome::Confirmed | ConfirmOutcome::AlreadyConfirmed => {}
+                ConfirmOutcome::Confirmed => {}
+                ConfirmOutcome::AlreadyConfirmed => {
+                    let booking = self.find_booking(&payment.booking_id).await?;
+                    if booking.payment_intent_id.as_deref() != Some(payment.payment_intent_id.as_str()) {
+                        // A second intent of an already paid booking succeeded: give it back.
+                        tracing::warn!(booking_id = %payment.booking_id, payment_intent_id = %payment.payment_intent_id, "second payment for a paid booking; refunding it");
+                        self.schedule_intent_refund(&payment.payment_intent_id).await?;
+                    }
+                }
                 ConfirmOutcome::NotHeld => {
                     // The money came after the hold ended: never keep a charge without a booking.
                     tracing::warn!(booking_id = %payment.booking_id, "payment succeeded for a booking no longer held; refunding");

@@ -152,6 +152,26 @@ async fn cancelled_intents_and_idempotency_keys() {
             (get_booking(&stack, &token, &first_id).await.json["status"] == "confirmed").then_some(())
         })
         .await;
+        // Two intents for one booking (two keys), both paid: the booking is sold once and the
+        // second payment is refunded by a durable job.
+        let one = create(second_id.clone(), "key-c").await;
+        let two = create(second_id.clone(), "key-d").await;
+        let (one_id, two_id) = (field(&one, "payment_intent_id").to_owned(), field(&two, "payment_intent_id").to_owned());
+        assert_ne!(one_id, two_id);
+        assert_eq!(pay_at_sandbox(&stack, &one_id, "pm_card_visa").await.json["status"], "succeeded");
+        eventually("the first payment to confirm the booking", || async {
+            (get_booking(&stack, &token, &second_id).await.json["status"] == "confirmed").then_some(())
+        })
+        .await;
+        assert_eq!(pay_at_sandbox(&stack, &two_id, "pm_card_visa").await.json["status"], "succeeded");
+        let jobs = service_core::jobs::Jobs::database(stack.database("ticketing").await);
+        eventually("the second payment refunded", || async {
+            let record = jobs.status(&format!("refund-intent:{two_id}")).await.expect("job status")?;
+            (record.state == service_core::jobs::JobState::Completed).then_some(())
+        })
+        .await;
+        assert_eq!(get_booking(&stack, &token, &second_id).await.json["payment_intent_id"], one_id.as_str());
+
         // Someone else's intent is not found.
         let (_, stranger) = new_customer(&stack, "stranger@example.com").await;
         let hidden = http::get(&stack.url("ticketing", &format!("/api/payment/{fresh_id}")), Some(&stranger)).await;
