@@ -163,3 +163,36 @@ pub fn bind_transport_fields(operation: &Operation, message: &mut DynamicMessage
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_fields_take_the_header_and_raw_body_only() {
+        let contracts = contracts::Contracts::embedded().expect("contracts");
+        let api = contracts.api("ticketing").expect("ticketing");
+        let find = |id: &str| api.operations.iter().find(|op| op.options.operation_id == id).expect(id);
+        let webhook = find("handleStripeWebhook");
+        let raw = br#"{"id": "evt_1",  "type": "x"}"#;
+        let mut message = DynamicMessage::new(webhook.method.input());
+        let mut headers = http::HeaderMap::new();
+        headers.insert("stripe-signature", http::HeaderValue::from_static("t=1,v1=ab"));
+        bind_transport_fields(webhook, &mut message, &headers, raw);
+        let payload = message.get_field_by_name("payload").expect("payload");
+        assert_eq!(payload.as_bytes().map(|b| b.as_ref()), Some(&raw[..]), "the exact bytes, spacing and all");
+        let signature = message.get_field_by_name("stripe_signature").expect("signature");
+        assert_eq!(signature.as_str(), Some("t=1,v1=ab"));
+
+        // A value smuggled into the JSON is dropped when the header is absent.
+        let intent = find("createPaymentIntent");
+        let json = serde_json::json!({"booking_id": "b1", "idempotency_key": "from-json"});
+        let mut message = contracts::json::decode(&intent.method.input(), json, &contracts, false).expect("decodes");
+        bind_transport_fields(intent, &mut message, &http::HeaderMap::new(), b"{}");
+        assert!(!message.has_field_by_name("idempotency_key"));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("idempotency-key", http::HeaderValue::from_static("order-1"));
+        bind_transport_fields(intent, &mut message, &headers, b"{}");
+        assert_eq!(message.get_field_by_name("idempotency_key").expect("key").as_str(), Some("order-1"));
+    }
+}
