@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -69,11 +69,28 @@ pub fn booking_seat_ids(booking: &bookings::Model) -> Vec<String> {
 enum HoldFailure {
     Taken,
     Db(sea_orm::DbErr),
+    Jobs(service_core::jobs::Error),
 }
 
 fn is_deadlock(error: &sea_orm::DbErr) -> bool {
     let text = error.to_string();
     text.contains("deadlock") || text.contains("40P01") || text.contains("could not serialize")
+}
+
+/// A booking event's id and payload (the id is per booking and topic, so re-publishing is
+/// harmless).
+fn booking_event(topic: &str, booking: &bookings::Model) -> (String, serde_json::Value) {
+    let payload = json!({
+        "type": topic,
+        "booking_id": booking.booking_id,
+        "user_id": booking.user_id,
+        "event_id": booking.event_id,
+        "seat_ids": booking_seat_ids(booking),
+        "total_amount": booking.total_amount,
+        "status": api_status(&booking.status),
+        "occurred_at": Utc::now().to_rfc3339(),
+    });
+    (format!("{topic}:{}", booking.booking_id), payload)
 }
 
 /// Releases a booking's seats (inside the caller's transaction).
@@ -182,9 +199,6 @@ impl Ticketing {
             refund_amount: None,
             refund_status: None,
         };
-        // The expiry job goes in first: if this process dies right after the hold commits,
-        // the hold still expires. A job whose hold never committed finds nothing to do.
-        self.schedule_expiry(&booking.booking_id, expires_at).await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -196,9 +210,9 @@ impl Ticketing {
                     return Err(TicketingError::SeatNotAvailable(unique.join(", ")));
                 }
                 Err(HoldFailure::Db(error)) => return Err(error.into()),
+                Err(HoldFailure::Jobs(error)) => return Err(error.into()),
             }
         }
-        self.publish_booking_event("booking.created", &booking).await;
         Ok(booking)
     }
 
@@ -235,13 +249,19 @@ impl Ticketing {
             }
             Err(error) => return Err(HoldFailure::Db(error)),
         }
+        // The expiry job and the booking.created event commit with the hold, or not at all:
+        // a committed hold always expires, even if this process dies right after.
+        let options = EnqueueOptions {
+            job_id: Some(format!("expire:{}", booking.booking_id)),
+            run_at: Some(booking.expires_at),
+            max_attempts: Some(20),
+        };
+        self.jobs
+            .enqueue_in(&txn, EXPIRE_QUEUE, json!({"booking_id": booking.booking_id}), options)
+            .await
+            .map_err(HoldFailure::Jobs)?;
+        self.publish_booking_event_in(&txn, "booking.created", booking).await.map_err(HoldFailure::Jobs)?;
         txn.commit().await.map_err(HoldFailure::Db)
-    }
-
-    async fn schedule_expiry(&self, booking_id: &str, at: DateTime<Utc>) -> Result<(), TicketingError> {
-        let options = EnqueueOptions { job_id: Some(format!("expire:{booking_id}")), run_at: Some(at), max_attempts: Some(20) };
-        self.jobs.enqueue(EXPIRE_QUEUE, json!({"booking_id": booking_id}), options).await?;
-        Ok(())
     }
 
     pub async fn booking_detail(&self, claims: &Claims, booking_id: &str) -> Result<BookingDetail, TicketingError> {
@@ -327,10 +347,11 @@ impl Ticketing {
                 .filter(seats::Column::BookingId.eq(booking_id))
                 .exec(&txn)
                 .await?;
+            if let Some(booking) = bookings::Entity::find_by_id(booking_id.to_owned()).one(&txn).await? {
+                self.publish_booking_event_in(&txn, "booking.confirmed", &booking).await?;
+            }
             txn.commit().await?;
-            let booking = self.find_booking(booking_id).await?;
             tracing::info!(%booking_id, "booking confirmed");
-            self.publish_booking_event("booking.confirmed", &booking).await;
             return Ok(ConfirmOutcome::Confirmed);
         }
         txn.rollback().await?;
@@ -412,6 +433,9 @@ impl Ticketing {
             return Box::pin(self.cancel_booking(claims, booking_id)).await;
         }
         release_seats(&txn, booking_id).await?;
+        if let Some(cancelled) = bookings::Entity::find_by_id(booking_id.to_owned()).one(&txn).await? {
+            self.publish_booking_event_in(&txn, "booking.cancelled", &cancelled).await?;
+        }
         txn.commit().await?;
         let booking = self.find_booking(booking_id).await?;
         if !paid {
@@ -424,7 +448,6 @@ impl Ticketing {
             }
         }
         tracing::info!(booking_id, paid, "booking cancelled");
-        self.publish_booking_event("booking.cancelled", &booking).await;
         Ok(booking)
     }
 
@@ -444,6 +467,9 @@ impl Ticketing {
             return Ok(false);
         }
         release_seats(&txn, booking_id).await?;
+        if let Some(expired) = bookings::Entity::find_by_id(booking_id.to_owned()).one(&txn).await? {
+            self.publish_booking_event_in(&txn, "booking.expired", &expired).await?;
+        }
         txn.commit().await?;
         tracing::info!(booking_id, "hold expired; seats released");
         Ok(true)
@@ -455,19 +481,21 @@ impl Ticketing {
         Ok(())
     }
 
-    /// Publishes a booking event; the event id makes re-publishing harmless.
+    /// Publishes a booking event with the caller's transaction (it is delivered if and only
+    /// if that commits); the event id makes re-publishing harmless.
+    pub(crate) async fn publish_booking_event_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        topic: &str,
+        booking: &bookings::Model,
+    ) -> Result<(), service_core::jobs::Error> {
+        let (event_id, payload) = booking_event(topic, booking);
+        self.jobs.publish_in(conn, topic, &event_id, &payload).await
+    }
+
+    /// Publishes a booking event on its own (a retried job repairing a lost publish).
     pub(crate) async fn publish_booking_event(&self, topic: &str, booking: &bookings::Model) {
-        let payload = json!({
-            "type": topic,
-            "booking_id": booking.booking_id,
-            "user_id": booking.user_id,
-            "event_id": booking.event_id,
-            "seat_ids": booking_seat_ids(booking),
-            "total_amount": booking.total_amount,
-            "status": api_status(&booking.status),
-            "occurred_at": Utc::now().to_rfc3339(),
-        });
-        let event_id = format!("{topic}:{}", booking.booking_id);
+        let (event_id, payload) = booking_event(topic, booking);
         if let Err(error) = self.jobs.publish(topic, &event_id, &payload).await {
             tracing::warn!(%error, topic, booking_id = %booking.booking_id, "publishing a booking event failed");
         }

@@ -1,8 +1,8 @@
 //! Durable delayed work: expiring unpaid holds and refunding cancelled paid bookings.
 //!
 //! Both run on the job queue in Ticketing's own database (not Redis): a hold's expiry job is
-//! written before the hold commits and fires at `expires_at` even if the platform restarted
-//! in between; a worker that dies mid-job loses its lease and another runs it again. Handlers
+//! written in the hold's own transaction and fires at `expires_at` even if the platform
+//! restarted in between; a worker that dies mid-job loses its lease and another runs it again. Handlers
 //! are idempotent (conditional updates, provider idempotency keys).
 
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //!
 //! Concurrency: a seat is in at most one live booking, guaranteed by the database (see
 //! `store.rs`); holds expire through a durable delayed job in the same database (see
-//! `expiry.rs`), so neither correctness nor expiry depends on Redis or on this process
-//! staying up.
+//! `expiry.rs`) written in the hold's own transaction, so neither correctness nor expiry
+//! depends on Redis or on this process staying up.
 
 mod accounts;
 mod api;
