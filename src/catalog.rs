@@ -11,7 +11,7 @@ use prost_reflect::{
 };
 
 use crate::proto::google::api::{HttpRule, http_rule::Pattern};
-use crate::proto::platform::v1::{ApiOptions, FieldRules, OperationOptions};
+use crate::proto::platform::v1::{ApiOptions, Bind, FieldRules, OperationOptions};
 use crate::proto::DESCRIPTOR_SET;
 
 /// Why the contracts could not be loaded: always a defect in `proto/`, found at startup.
@@ -49,6 +49,22 @@ pub struct HttpBinding {
     pub response_body: Option<String>,
 }
 
+/// Where a bound request field takes its value from (`(platform.v1.bind)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindSource {
+    /// A request header, by lower-case name.
+    Header(String),
+    /// The body bytes exactly as received.
+    RawBody,
+}
+
+/// One top-level request field bound to a header or the raw body.
+#[derive(Debug, Clone)]
+pub struct FieldBinding {
+    pub field: FieldDescriptor,
+    pub source: BindSource,
+}
+
 /// One REST operation: an RPC with an HTTP rule.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -57,6 +73,8 @@ pub struct Operation {
     pub options: OperationOptions,
     /// gRPC path, e.g. `/user.v1.UserService/Login`.
     pub grpc_path: String,
+    /// Request fields filled from headers or the raw body instead of the JSON.
+    pub bound_fields: Vec<FieldBinding>,
 }
 
 impl Operation {
@@ -94,6 +112,7 @@ struct Extensions {
     api_name: ExtensionDescriptor,
     operation: ExtensionDescriptor,
     field: ExtensionDescriptor,
+    bind: ExtensionDescriptor,
 }
 
 impl Extensions {
@@ -107,6 +126,7 @@ impl Extensions {
             api_name: get("platform.v1.api_name")?,
             operation: get("platform.v1.operation")?,
             field: get("platform.v1.field")?,
+            bind: get("platform.v1.bind")?,
         })
     }
 }
@@ -171,11 +191,13 @@ impl Contracts {
                 )?
                 .unwrap_or_default();
                 let http = binding(&rule, method.full_name())?;
+                let bound_fields = bound_fields(&method, &ext.bind)?;
                 api.operations.push(Operation {
                     grpc_path: format!("/{}/{}", service.full_name(), method.name()),
                     method,
                     http,
                     options,
+                    bound_fields,
                 });
             }
         }
@@ -262,6 +284,26 @@ fn messages_needing_pruning(pool: &DescriptorPool, rules: &HashMap<String, Field
             return found;
         }
     }
+}
+
+/// The request fields of `method` declared with `(platform.v1.bind)`.
+fn bound_fields(method: &MethodDescriptor, ext: &ExtensionDescriptor) -> Result<Vec<FieldBinding>, ContractError> {
+    let mut bound = Vec::new();
+    for field in method.input().fields() {
+        let Some(bind) = typed::<Bind>(&field.options(), ext, field.full_name())? else { continue };
+        let source = match (bind.header.is_empty(), bind.raw_body) {
+            (false, false) => BindSource::Header(bind.header.to_ascii_lowercase()),
+            (true, true) => BindSource::RawBody,
+            _ => {
+                return Err(ContractError::BadOption {
+                    element: field.full_name().to_owned(),
+                    reason: "bind needs exactly one of header or raw_body".into(),
+                });
+            }
+        };
+        bound.push(FieldBinding { field, source });
+    }
+    Ok(bound)
 }
 
 fn binding(rule: &HttpRule, element: &str) -> Result<HttpBinding, ContractError> {

@@ -10,7 +10,7 @@ pub mod json;
 pub mod proto;
 pub mod rpc_error;
 
-pub use catalog::{Api, BodyRule, ContractError, Contracts, HttpBinding, Operation};
+pub use catalog::{Api, BindSource, BodyRule, ContractError, Contracts, FieldBinding, HttpBinding, Operation};
 
 /// UTC now as RFC 3339 with seconds, the timestamp format of every documented error body.
 pub fn now_rfc3339() -> String {

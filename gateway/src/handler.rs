@@ -18,7 +18,7 @@ use contracts::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorC
 use crate::backend::Backends;
 use crate::errors::{ApiError, GatewayError};
 use contracts::json::{self, FieldNames};
-use crate::request::{build_request_json, parse_body};
+use crate::request::{bind_transport_fields, build_request_json, parse_body};
 use crate::response::success_body;
 use crate::routes::{RouteMatch, RouteTable};
 
@@ -153,12 +153,19 @@ async fn route(
     }
 
     let query = request.uri().query().map(str::to_owned);
+    // Only operations that bind headers (declared in the contract) need them past this point.
+    let headers = (!operation.bound_fields.is_empty()).then(|| request.headers().clone());
     let body = match read_body(request.into_body(), runtime.max_body_bytes).await {
         Ok(body) => body,
         Err(kind) => return runtime.gateway_error(kind, None, &full_path),
     };
     let message = match transcode_request(runtime, &operation, &bindings, query.as_deref(), &body) {
-        Ok(message) => message,
+        Ok(mut message) => {
+            if let Some(headers) = &headers {
+                bind_transport_fields(&operation, &mut message, headers, &body);
+            }
+            message
+        }
         Err(violation) => {
             let error = ApiError::violation(&violation, runtime.style(), &runtime.codes());
             return runtime.error_response(&error, &full_path);

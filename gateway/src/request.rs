@@ -1,10 +1,10 @@
 //! REST request → request message JSON: path bindings, query parameters and the body, put
 //! where the operation's `google.api.http` rule says.
 
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
-use contracts::{BodyRule, Operation};
+use contracts::{BindSource, BodyRule, Operation};
 
 use contracts::json::{FieldNames, Violation, scalar_from_text};
 
@@ -137,4 +137,62 @@ pub fn select_response_body(operation: &Operation, names: FieldNames, mut json: 
         };
     }
     json
+}
+
+/// Fills the fields the contract binds to a header or to the raw body
+/// (`(platform.v1.bind)`), overwriting whatever the JSON said: those values come only from
+/// the transport. A missing header leaves its field unset.
+pub fn bind_transport_fields(operation: &Operation, message: &mut DynamicMessage, headers: &http::HeaderMap, raw_body: &[u8]) {
+    for bound in &operation.bound_fields {
+        let value = match &bound.source {
+            BindSource::Header(name) => headers
+                .get(name.as_str())
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .map(|text| match bound.field.kind() {
+                    Kind::Bytes => prost_reflect::Value::Bytes(text.into_bytes().into()),
+                    _ => prost_reflect::Value::String(text),
+                }),
+            BindSource::RawBody => Some(match bound.field.kind() {
+                Kind::String => prost_reflect::Value::String(String::from_utf8_lossy(raw_body).into_owned()),
+                _ => prost_reflect::Value::Bytes(bytes::Bytes::copy_from_slice(raw_body)),
+            }),
+        };
+        match value {
+            Some(value) => message.set_field(&bound.field, value),
+            None => message.clear_field(&bound.field),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_fields_take_the_header_and_raw_body_only() {
+        let contracts = contracts::Contracts::embedded().expect("contracts");
+        let api = contracts.api("ticketing").expect("ticketing");
+        let find = |id: &str| api.operations.iter().find(|op| op.options.operation_id == id).expect(id);
+        let webhook = find("handleStripeWebhook");
+        let raw = br#"{"id": "evt_1",  "type": "x"}"#;
+        let mut message = DynamicMessage::new(webhook.method.input());
+        let mut headers = http::HeaderMap::new();
+        headers.insert("stripe-signature", http::HeaderValue::from_static("t=1,v1=ab"));
+        bind_transport_fields(webhook, &mut message, &headers, raw);
+        let payload = message.get_field_by_name("payload").expect("payload");
+        assert_eq!(payload.as_bytes().map(|b| b.as_ref()), Some(&raw[..]), "the exact bytes, spacing and all");
+        let signature = message.get_field_by_name("stripe_signature").expect("signature");
+        assert_eq!(signature.as_str(), Some("t=1,v1=ab"));
+
+        // A value smuggled into the JSON is dropped when the header is absent.
+        let intent = find("createPaymentIntent");
+        let json = serde_json::json!({"booking_id": "b1", "idempotency_key": "from-json"});
+        let mut message = contracts::json::decode(&intent.method.input(), json, &contracts, false).expect("decodes");
+        bind_transport_fields(intent, &mut message, &http::HeaderMap::new(), b"{}");
+        assert!(!message.has_field_by_name("idempotency_key"));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("idempotency-key", http::HeaderValue::from_static("order-1"));
+        bind_transport_fields(intent, &mut message, &headers, b"{}");
+        assert_eq!(message.get_field_by_name("idempotency_key").expect("key").as_str(), Some("order-1"));
+    }
 }

@@ -17,11 +17,13 @@ use contracts::proto::DESCRIPTOR_SET;
 use gateway::{Gateway, GatewayConfig, GatewayHandle};
 use service_core::SigningKeys;
 use service_core::storage::{DbConfig, connect_cache, connect_database};
+use ticketing_service::provider::{PaymentProvider, Sandbox, StripeClient, serve_sandbox_api};
+use ticketing_service::{ExpiryWorker, Migrator as TicketingMigrator, Ticketing, TicketingApi, TicketingSettings};
 use user_service::{
     Directory, LdapDirectory, LocalDirectory, Migrator as UserMigrator, UserApi, UserService, UserSettings,
 };
 
-use crate::config::{Config, Role, UserDirectory};
+use crate::config::{Config, PaymentProviderConfig, Role, UserDirectory};
 use crate::mvno;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,8 @@ pub enum StartError {
     Jwks(String),
     #[error("product-change: {0}")]
     ProductChange(String),
+    #[error("ticketing: {0}")]
+    Ticketing(String),
 }
 
 /// A started platform: where everything listens, and how to stop it.
@@ -60,6 +64,8 @@ pub struct Running {
     pub grpc: HashMap<String, SocketAddr>,
     /// Proto packages the gateway calls in memory (services in this process).
     pub in_process: Vec<String>,
+    /// The sandbox payment provider's Stripe-shaped API (pay with a test card there).
+    pub payment_sandbox: Option<SocketAddr>,
     gateway: Option<GatewayHandle>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
@@ -83,25 +89,30 @@ fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Serves one gRPC service with reflection (for grpcurl) and health on its own port.
+/// Serves one service's gRPC services with reflection (for grpcurl) and health on its own port.
 async fn serve_grpc(
     listener: TcpListener,
-    service_name: &'static str,
+    service_names: &[&'static str],
     routes: tonic::service::Routes,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let service_name = service_names.join(",");
     let reflection = || {
-        tonic_reflection::server::Builder::configure()
+        let mut builder = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .with_service_name(service_name)
-            .with_service_name("grpc.health.v1.Health")
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for name in service_names {
+            builder = builder.with_service_name(*name);
+        }
+        builder.with_service_name("grpc.health.v1.Health")
     };
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl before 1.8.8 (the PyPI build among them) speaks only v1alpha.
     let reflection_v1alpha = reflection().build_v1alpha()?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
+    for name in service_names {
+        health.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+    }
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
     let incoming = grpc_incoming(listener);
@@ -113,7 +124,7 @@ async fn serve_grpc(
             })
             .await;
         if let Err(error) = result {
-            tracing::error!(%error, service = service_name, "gRPC server stopped");
+            tracing::error!(%error, service = %service_name, "gRPC server stopped");
         }
     }))
 }
@@ -145,15 +156,88 @@ async fn build_user_service(config: &Config) -> Result<Arc<UserService>, StartEr
     Ok(Arc::new(service))
 }
 
+/// Ticketing, ready to serve: its service, its public keys, and the sandbox provider when
+/// that is the configured one (its webhook URL is set once the gateway listens).
+///
+/// `shared` is the process's token verifier: Ticketing's keys join it (one signature check
+/// per token per process), or it starts with them when Ticketing is the first service here.
+async fn build_ticketing_service(
+    config: &Config,
+    shared: &mut Option<TokenVerifier>,
+) -> Result<(Arc<Ticketing>, Option<Arc<Sandbox>>), StartError> {
+    let settings = &config.ticketing;
+    let db_config = DbConfig {
+        url: config.database_url.clone(),
+        data_dir: config.data_dir.clone(),
+        namespace: config.namespace.clone(),
+    };
+    let db = connect_database(&db_config, "ticketing_service").await?;
+    TicketingMigrator::up(&db, None).await?;
+    // Holds expire through jobs in Ticketing's own database, whatever the cache is: the
+    // expiry must not depend on Redis (see ticketing_service::expiry).
+    let jobs = service_core::jobs::Jobs::database(db.clone());
+    let keys = Arc::new(SigningKeys::load_dir(&settings.keys_dir, settings.keys_generate)?);
+    let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match &settings.payment_provider {
+        PaymentProviderConfig::Sandbox { .. } => {
+            let sandbox = Sandbox::new(&settings.webhook_secret);
+            if let Some(url) = &settings.webhook_url {
+                sandbox.set_webhook_url(url);
+            }
+            (sandbox.clone(), Some(sandbox))
+        }
+        PaymentProviderConfig::Stripe(stripe) => (Arc::new(StripeClient::new(stripe.clone())), None),
+    };
+    let ticketing_settings = TicketingSettings {
+        hold_ttl: Duration::from_secs(settings.hold_seconds),
+        public_base_url: settings.public_url.clone(),
+        webhook_secret: settings.webhook_secret.clone(),
+        ..TicketingSettings::default()
+    };
+    tracing::info!(kid = keys.current_kid(), payment_provider = provider.name(), hold_seconds = settings.hold_seconds, "ticketing service ready");
+    let verifier = match shared {
+        Some(verifier) => {
+            verifier.add_keys(keys.public_keys());
+            verifier.clone()
+        }
+        None => shared.insert(TokenVerifier::new(keys.public_keys())).clone(),
+    };
+    let service = Arc::new(Ticketing::new(db, jobs, keys, provider, ticketing_settings).with_verifier(verifier));
+    service.seed_if_empty().await.map_err(|e| StartError::Ticketing(e.to_string()))?;
+    Ok((service, sandbox))
+}
+
+/// Both token issuers' keys in one set: keys are picked by `kid`, audiences by the contract.
+fn merge_keys(sets: Vec<PublicKeys>) -> PublicKeys {
+    let mut all: Vec<(String, String)> = Vec::new();
+    for set in &sets {
+        all.extend(set.components().map(|(kid, x)| (kid.to_owned(), x.to_owned())));
+    }
+    PublicKeys::from_components(all)
+}
+
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
 /// refreshed every five minutes so rotated keys are picked up.
-async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
+async fn remote_verifier(user_uri: &str, ticketing_uri: Option<String>) -> Result<TokenVerifier, StartError> {
+    use contracts::proto::ticketing::v1::{GetJwksRequest as TicketingJwks, auth_service_client::AuthServiceClient};
     use contracts::proto::user::v1::{GetJwksRequest, user_service_client::UserServiceClient};
-    async fn fetch(uri: &str) -> Result<PublicKeys, String> {
+    async fn fetch_user(uri: &str) -> Result<PublicKeys, String> {
         let mut client = UserServiceClient::connect(uri.to_owned()).await.map_err(|e| e.to_string())?;
         let set = client.get_jwks(GetJwksRequest {}).await.map_err(|e| e.to_string())?.into_inner();
         Ok(PublicKeys::from_components(set.keys.into_iter().map(|key| (key.kid, key.x))))
     }
+    let fetch = move |uri: &str| {
+        let uri = uri.to_owned();
+        let ticketing_uri = ticketing_uri.clone();
+        async move {
+            let mut sets = vec![fetch_user(&uri).await?];
+            if let Some(ticketing) = ticketing_uri {
+                let mut client = AuthServiceClient::connect(ticketing).await.map_err(|e| e.to_string())?;
+                let set = client.get_jwks(TicketingJwks {}).await.map_err(|e| e.to_string())?.into_inner();
+                sets.push(PublicKeys::from_components(set.keys.into_iter().map(|key| (key.kid, key.x))));
+            }
+            Ok::<_, String>(merge_keys(sets))
+        }
+    };
     let mut last_error = String::new();
     for _ in 0..30 {
         match fetch(user_uri).await {
@@ -161,6 +245,7 @@ async fn remote_verifier(user_uri: &str) -> Result<TokenVerifier, StartError> {
                 let verifier = TokenVerifier::new(keys);
                 let refresher = verifier.clone();
                 let uri = user_uri.to_owned();
+                let fetch = fetch.clone();
                 tokio::spawn(async move {
                     loop {
                         tokio::time::sleep(Duration::from_secs(300)).await;
@@ -192,6 +277,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // One verifier per process, shared by the gateway and the services, so each token's
     // signature is checked once.
     let mut local_verifier = None;
+    let mut sandbox = None;
+    let mut payment_sandbox = None;
 
     if config.runs_service("user") {
         let service = build_user_service(&config).await?;
@@ -201,7 +288,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let verifier = service.verifier().clone();
         let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
         in_process.insert("user.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["user.v1.UserService"], routes, watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
         local_verifier = Some(verifier);
@@ -212,7 +299,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let listener = TcpListener::bind(config.grpc_addr("kos")?).await?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "gRPC kos.v1.KosService up (the KOS simulator)");
-        servers.push(serve_grpc(listener, "kos.v1.KosService", routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["kos.v1.KosService"], routes, watcher.clone()).await?);
         backends.entry("kos.v1".into()).or_insert_with(|| format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("kos".to_owned(), address);
     }
@@ -225,7 +312,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                     .get("user.v1")
                     .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
                     .clone();
-                remote_verifier(&uri).await?
+                remote_verifier(&uri, None).await?
             }
         };
         let (api, workers) = mvno::build_product_change(&config, &backends, verifier, contracts.clone()).await?;
@@ -242,9 +329,36 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!(%address, "gRPC productchange.v1.ProductChangeService up");
         let routes = tonic::service::Routes::new(api.into_server());
         in_process.insert("productchange.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, "productchange.v1.ProductChangeService", routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["productchange.v1.ProductChangeService"], routes, watcher.clone()).await?);
         backends.insert("productchange.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("product_change".to_owned(), address);
+    }
+
+    if config.runs_service("ticketing") {
+        let (service, built_sandbox) = build_ticketing_service(&config, &mut local_verifier).await?;
+        let listener = TcpListener::bind(config.grpc_addr("ticketing")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC ticketing.v1 (Auth, Event, Booking, Payment) up");
+        let routes = TicketingApi::new(service.clone(), contracts.clone()).into_routes();
+        in_process.insert("ticketing.v1".to_owned(), gateway::in_process(routes.clone()));
+        servers.push(serve_grpc(listener, &TicketingApi::SERVICE_NAMES, routes, watcher.clone()).await?);
+        backends.insert("ticketing.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("ticketing".to_owned(), address);
+        // Expiry and refund workers stop with the platform.
+        let workers = ExpiryWorker::start(service);
+        let mut stopped = watcher.clone();
+        servers.push(tokio::spawn(async move {
+            let _ = stopped.changed().await;
+            workers.stop().await;
+        }));
+        if let (Some(built), PaymentProviderConfig::Sandbox { port }) = (&built_sandbox, &config.ticketing.payment_provider) {
+            let listener = TcpListener::bind(crate::config::socket(&config.grpc_host, *port, "TICKETING_SANDBOX_PORT")?).await?;
+            let address = listener.local_addr()?;
+            tracing::info!(%address, "payment provider: local sandbox (Stripe test-mode look-alike), Stripe-shaped API up");
+            servers.push(serve_sandbox_api(listener, built.clone(), watcher.clone()));
+            payment_sandbox = Some(address);
+        }
+        sandbox = built_sandbox;
     }
 
     let mut gateway = None;
@@ -258,7 +372,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                     .get("user.v1")
                     .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
                     .clone();
-                remote_verifier(&uri).await?
+                remote_verifier(&uri, backends.get("ticketing.v1").cloned()).await?
             }
         };
         let mut listen = HashMap::new();
@@ -285,10 +399,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         http = handle.addresses.clone();
         base_paths = handle.base_paths.clone();
         gateway = Some(handle);
+        if let (Some(sandbox), None, Some(address)) = (&sandbox, &config.ticketing.webhook_url, http.get("ticketing")) {
+            let base = base_paths.get("ticketing").cloned().unwrap_or_default();
+            sandbox.set_webhook_url(&format!("http://127.0.0.1:{}{}/api/payment/webhook", address.port(), base.trim_end_matches('/')));
+        }
     }
 
     in_process_packages.sort();
-    Ok(Running { http, base_paths, grpc, in_process: in_process_packages, gateway, shutdown, servers })
+    Ok(Running { http, base_paths, grpc, in_process: in_process_packages, payment_sandbox, gateway, shutdown, servers })
 }
 
 #[cfg(test)]

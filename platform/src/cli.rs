@@ -53,6 +53,9 @@ pub async fn run(args: Vec<String>) -> std::process::ExitCode {
     for (service, address) in &running.grpc {
         println!("gRPC  {service:<15} {}  (reflection + health)", shown(address));
     }
+    if let Some(address) = &running.payment_sandbox {
+        println!("Payment sandbox (Stripe-shaped API, test cards) http://{}", shown(address));
+    }
     println!("Ctrl-C stops.");
 
     let _ = tokio::signal::ctrl_c().await;

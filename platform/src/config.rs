@@ -20,8 +20,12 @@ pub enum Role {
 }
 
 /// Services this build implements, with their default gRPC ports.
-pub const SERVICES: &[(&str, &str, u16)] =
-    &[("user", "user.v1", 50051), ("product_change", "productchange.v1", 50055), ("kos", "kos.v1", 50056)];
+pub const SERVICES: &[(&str, &str, u16)] = &[
+    ("user", "user.v1", 50051),
+    ("ticketing", "ticketing.v1", 50054),
+    ("product_change", "productchange.v1", 50055),
+    ("kos", "kos.v1", 50056),
+];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,6 +56,7 @@ pub struct Config {
     pub request_timeout_ms: u64,
     pub kos: KosConfig,
     pub product_change: ProductChangeConfig,
+    pub ticketing: TicketingConfig,
 }
 
 /// The KOS simulator (`serve kos`; part of `all`): faults to start with and how long
@@ -76,6 +81,59 @@ pub struct ProductChangeConfig {
     /// KOS_CALL_TIMEOUT_MS / KOS_BREAKER_OPEN_MS: overrides of the core's KOS resilience settings.
     pub kos_call_timeout_ms: Option<u64>,
     pub kos_breaker_open_ms: Option<u64>,
+}
+
+/// Ticketing's settings (`TICKETING_*`).
+#[derive(Debug, Clone)]
+pub struct TicketingConfig {
+    pub keys_dir: PathBuf,
+    pub keys_generate: bool,
+    /// How long a booking holds its seats unpaid (spec: 600 s; short in tests).
+    pub hold_seconds: u64,
+    pub payment_provider: PaymentProviderConfig,
+    pub webhook_secret: String,
+    /// Where the sandbox sends signed webhooks when no gateway runs in this process.
+    pub webhook_url: Option<String>,
+    /// Public API URL for ticket QR code links.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum PaymentProviderConfig {
+    /// The local sandbox (Stripe test mode look-alike), its Stripe-shaped API on this port.
+    Sandbox { port: u16 },
+    Stripe(ticketing_service::provider::StripeSettings),
+}
+
+fn ticketing_config(source: &Source, data_dir: &std::path::Path) -> Result<TicketingConfig, ConfigError> {
+    let payment_provider = match source.get("TICKETING_PAYMENT_PROVIDER").as_deref() {
+        None | Some("sandbox") => {
+            PaymentProviderConfig::Sandbox { port: source.parse("TICKETING_SANDBOX_PORT")?.unwrap_or(12111) }
+        }
+        Some("stripe") => PaymentProviderConfig::Stripe(ticketing_service::provider::StripeSettings {
+            base_url: source.get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            secret_key: source.get("STRIPE_SECRET_KEY").ok_or_else(|| ConfigError {
+                key: "STRIPE_SECRET_KEY".into(),
+                reason: "required with TICKETING_PAYMENT_PROVIDER=stripe".into(),
+            })?,
+            timeout: Duration::from_millis(source.parse("STRIPE_TIMEOUT_MS")?.unwrap_or(10_000)),
+        }),
+        Some(other) => {
+            return Err(ConfigError {
+                key: "TICKETING_PAYMENT_PROVIDER".into(),
+                reason: format!("{other:?} is not sandbox or stripe"),
+            });
+        }
+    };
+    Ok(TicketingConfig {
+        keys_dir: source.get("TICKETING_KEYS_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("ticketing-keys")),
+        keys_generate: source.parse("TICKETING_KEYS_GENERATE")?.unwrap_or(true),
+        hold_seconds: source.parse("TICKETING_HOLD_SECONDS")?.unwrap_or(600),
+        payment_provider,
+        webhook_secret: source.get("STRIPE_WEBHOOK_SECRET").unwrap_or_else(|| "whsec_local_sandbox_secret".into()),
+        webhook_url: source.get("TICKETING_WEBHOOK_URL"),
+        public_url: source.get("TICKETING_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,7 +258,9 @@ impl Config {
                 return Err(ConfigError { key: "USER_DIRECTORY".into(), reason: format!("{other:?} is not local or ldap") });
             }
         };
+        let ticketing = ticketing_config(source, &data_dir)?;
         Ok(Self {
+            ticketing,
             role,
             user_keys_generate: source.parse("USER_KEYS_GENERATE")?.unwrap_or(true),
             user_directory,

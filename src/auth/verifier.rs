@@ -101,6 +101,19 @@ impl TokenVerifier {
         self.inner.verified.clear();
     }
 
+    /// Adds another issuer's keys (a second token-issuing service in this process). Nothing
+    /// verified so far changes, so the cache stays.
+    pub fn add_keys(&self, keys: PublicKeys) {
+        if let Ok(mut guard) = self.inner.keys.write() {
+            for (kid, x) in keys.components {
+                if let Some(key) = keys.decoding.get(&kid) {
+                    guard.decoding.insert(kid.clone(), key.clone());
+                    guard.components.push((kid, x));
+                }
+            }
+        }
+    }
+
     /// How many verified tokens are cached (tests and metrics).
     pub fn cached_tokens(&self) -> usize {
         self.inner.verified.len()

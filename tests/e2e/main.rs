@@ -15,5 +15,6 @@ mod product_change;
 mod request_rules;
 mod routes;
 mod spec_selftest;
+mod ticketing;
 mod tokens;
 mod user_api;

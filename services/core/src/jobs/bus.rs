@@ -52,6 +52,23 @@ impl Jobs {
         }
     }
 
+    /// Publishes inside the caller's transaction on the service's own database (a
+    /// transactional outbox): the event is delivered if and only if the transaction commits.
+    /// With the Redis backend the event is published at once.
+    pub async fn publish_in<C: sea_orm::ConnectionTrait>(&self, conn: &C, topic: &str, event_id: &str, payload: &Value) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Db(_) => {
+                let body = serde_json::to_string(&Delivery {
+                    topic: topic.to_owned(),
+                    event_id: event_id.to_owned(),
+                    payload: payload.clone(),
+                })?;
+                crate::jobs::db::publish_on(conn, topic, &event_queue(topic, ""), event_id, &body).await
+            }
+            Backend::Redis(_) => self.publish(topic, event_id, payload).await,
+        }
+    }
+
     /// Registers `group` on `topic` (durably: events published from now on wait for it) and
     /// returns the worker that delivers them; run or spawn it. Deliveries get
     /// `DEFAULT_MAX_ATTEMPTS` attempts.

@@ -35,22 +35,7 @@ impl DbJobs {
     }
 
     pub(crate) async fn enqueue(&self, job: &NewJob<'_>) -> Result<bool, Error> {
-        // ON CONFLICT DO NOTHING makes enqueue by id idempotent in one statement.
-        let inserted = self
-            .execute(
-                "INSERT INTO job_queue (id, queue, state, payload, attempts, max_attempts, run_at, created_at, updated_at) \
-                 VALUES ($1, $2, 'PENDING', $3, 0, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
-                vec![
-                    job.id.into(),
-                    job.queue.into(),
-                    job.payload.clone().into(),
-                    i32_of(job.max_attempts).into(),
-                    job.run_at_ms.into(),
-                    job.now_ms.into(),
-                ],
-            )
-            .await?;
-        Ok(inserted == 1)
+        enqueue_on(&self.db, job).await
     }
 
     pub(crate) async fn status(&self, id: &str) -> Result<Option<JobRecord>, Error> {
@@ -173,15 +158,46 @@ impl DbJobs {
     /// and idempotent per (group, event id).
     /// `queue_prefix` is `bus::event_queue(topic, "")`; job ids are `<queue>:<event id>`.
     pub(crate) async fn publish(&self, topic: &str, queue_prefix: &str, event_id: &str, body: &str) -> Result<(), Error> {
-        self.execute(
-            "INSERT INTO job_queue (id, queue, state, payload, attempts, max_attempts, run_at, created_at, updated_at) \
-             SELECT $1 || group_name || ':' || $2, $1 || group_name, 'PENDING', $3, 0, max_attempts, $4, $4, $4 \
-             FROM job_subscriptions WHERE topic = $5 ON CONFLICT (id) DO NOTHING",
-            vec![queue_prefix.into(), event_id.into(), body.into(), now_ms().into(), topic.into()],
-        )
-        .await?;
-        Ok(())
+        publish_on(&self.db, topic, queue_prefix, event_id, body).await
     }
+}
+
+/// Inserts a job on any connection, a transaction included (see `Jobs::enqueue_in`).
+pub(crate) async fn enqueue_on<C: ConnectionTrait>(conn: &C, job: &NewJob<'_>) -> Result<bool, Error> {
+    // ON CONFLICT DO NOTHING makes enqueue by id idempotent in one statement.
+    let statement = Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "INSERT INTO job_queue (id, queue, state, payload, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, 'PENDING', $3, 0, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
+        vec![
+            job.id.into(),
+            job.queue.into(),
+            job.payload.clone().into(),
+            i32_of(job.max_attempts).into(),
+            job.run_at_ms.into(),
+            job.now_ms.into(),
+        ],
+    );
+    Ok(conn.execute_raw(statement).await?.rows_affected() == 1)
+}
+
+/// One delivery job per subscribed group, on any connection (see `Jobs::publish_in`).
+pub(crate) async fn publish_on<C: ConnectionTrait>(
+    conn: &C,
+    topic: &str,
+    queue_prefix: &str,
+    event_id: &str,
+    body: &str,
+) -> Result<(), Error> {
+    let statement = Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "INSERT INTO job_queue (id, queue, state, payload, attempts, max_attempts, run_at, created_at, updated_at) \
+         SELECT $1 || group_name || ':' || $2, $1 || group_name, 'PENDING', $3, 0, max_attempts, $4, $4, $4 \
+         FROM job_subscriptions WHERE topic = $5 ON CONFLICT (id) DO NOTHING",
+        vec![queue_prefix.into(), event_id.into(), body.into(), now_ms().into(), topic.into()],
+    );
+    conn.execute_raw(statement).await?;
+    Ok(())
 }
 
 fn record_from_row(id: &str, row: &QueryResult) -> Result<JobRecord, Error> {

@@ -216,6 +216,35 @@ impl Jobs {
         Ok(id)
     }
 
+    /// Enqueues inside the caller's transaction on the service's own database (a
+    /// transactional outbox): the job exists if and only if the transaction commits. With the
+    /// Redis backend there is no shared transaction: the job is enqueued at once.
+    pub async fn enqueue_in<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        queue: &str,
+        payload: Value,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        match &self.backend {
+            Backend::Db(_) => {
+                let id = options.job_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let now = Utc::now();
+                let new_job = NewJob {
+                    id: &id,
+                    queue,
+                    payload: serde_json::to_string(&payload)?,
+                    max_attempts: options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
+                    run_at_ms: options.run_at.unwrap_or(now).timestamp_millis(),
+                    now_ms: now.timestamp_millis(),
+                };
+                db::enqueue_on(conn, &new_job).await?;
+                Ok(id)
+            }
+            Backend::Redis(_) => self.enqueue(queue, payload, options).await,
+        }
+    }
+
     pub async fn status(&self, id: &str) -> Result<Option<JobRecord>, Error> {
         match &self.backend {
             Backend::Db(b) => b.status(id).await,
