@@ -103,7 +103,11 @@ async fn serve_grpc(
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
     let incoming = grpc_incoming(listener);
     Ok(tokio::spawn(async move {
+        // gRPC-Web (binary and text) for browser clients generated from the protos: HTTP/1.1
+        // must be accepted; plain gRPC passes through the layer untouched.
         let result = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = shutdown.changed().await;
@@ -234,6 +238,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             },
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
+            cors: config.cors.clone(),
+            compression_min_bytes: config.compression_min_bytes,
             ..GatewayConfig::default()
         };
         let built = Gateway::new(contracts.clone(), verifier, &gateway_config)
