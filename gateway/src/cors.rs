@@ -122,11 +122,15 @@ impl CorsPolicy {
         }))
     }
 
+    /// Whether a page of this origin may call (also used for gRPC-Web on the gRPC ports).
+    pub fn allows(&self, origin: &str) -> bool {
+        self.rules.iter().any(|rule| rule.matches(origin))
+    }
+
     /// The request's origin when it is allowed.
     pub fn allowed_origin<'a>(&self, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
         let origin = headers.get(header::ORIGIN)?;
-        let text = origin.to_str().ok()?;
-        self.rules.iter().any(|rule| rule.matches(text)).then_some(origin)
+        self.allows(origin.to_str().ok()?).then_some(origin)
     }
 
     /// Whether the request is a CORS preflight (OPTIONS with `Access-Control-Request-Method`).

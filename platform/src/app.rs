@@ -85,6 +85,7 @@ async fn serve_grpc(
     listener: TcpListener,
     service_name: &'static str,
     routes: tonic::service::Routes,
+    cors: Option<tower_http::cors::CorsLayer>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let reflection = || {
@@ -107,6 +108,7 @@ async fn serve_grpc(
         // must be accepted; plain gRPC passes through the layer untouched.
         let result = tonic::transport::Server::builder()
             .accept_http1(true)
+            .layer(tower::util::option_layer(cors))
             .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async move {
@@ -202,7 +204,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let verifier = service.verifier().clone();
         let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
         in_process.insert("user.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, "user.v1.UserService", routes, watcher.clone()).await?);
+        let cors = crate::grpc_web::cors_layer(&config.grpc_cors).map_err(|e| StartError::Gateway(e.to_string()))?;
+        servers.push(serve_grpc(listener, "user.v1.UserService", routes, cors, watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
         local_verifier = Some(verifier);

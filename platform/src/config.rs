@@ -53,6 +53,8 @@ pub struct Config {
     pub cors: HashMap<String, gateway::CorsConfig>,
     /// Responses at least this long are compressed when the client accepts gzip or br.
     pub compression_min_bytes: u16,
+    /// CORS of gRPC-Web on the services' gRPC ports (`GRPC_CORS_*`, else `CORS_*`).
+    pub grpc_cors: gateway::CorsConfig,
 }
 
 /// Origins allowed when none are configured: pages served from any port of this machine
@@ -223,6 +225,7 @@ impl Config {
             max_body_bytes: source.parse("MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             request_timeout_ms: source.parse("REQUEST_TIMEOUT_MS")?.unwrap_or(15_000),
             cors,
+            grpc_cors: cors_settings(source, "grpc")?,
             compression_min_bytes: source.parse("COMPRESSION_MIN_BYTES")?.unwrap_or(1024),
         })
     }

@@ -5,3 +5,4 @@ pub mod app;
 pub mod cli;
 pub mod logging;
 pub mod config;
+pub mod grpc_web;

@@ -352,6 +352,26 @@ async fn grpc_web_binary_and_text_on_the_grpc_port() {
         assert!(!jwks.keys.is_empty(), "{content_type}: keys published");
         assert!(jwks.keys.iter().all(|key| key.kty == "OKP" && !key.x.is_empty()));
     }
+    // A page on another origin: preflight, then the call, with CORS for allowed origins only.
+    let url = format!("http://{}/user.v1.UserService/GetJwks", stack.grpc("user"));
+    let preflight = [
+        ("origin", ALLOWED),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "content-type,x-grpc-web,x-user-agent"),
+    ];
+    let answer = send("OPTIONS", &url, &preflight, Vec::new()).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("access-control-allow-origin"), Some(ALLOWED));
+    let allowed = answer.header("access-control-allow-headers").unwrap_or_default().to_owned();
+    assert!(allowed.contains("x-grpc-web") && allowed.contains("content-type"), "{allowed}");
+    let web = [("content-type", "application/grpc-web+proto"), ("x-grpc-web", "1")];
+    let call = send("POST", &url, &[web[0], web[1], ("origin", ALLOWED)], vec![0, 0, 0, 0, 0]).await;
+    assert_eq!(call.header("access-control-allow-origin"), Some(ALLOWED));
+    assert!(call.header("access-control-expose-headers").unwrap_or_default().contains("grpc-status"));
+    let refused = send("POST", &url, &[web[0], web[1], ("origin", REFUSED)], vec![0, 0, 0, 0, 0]).await;
+    assert_eq!(refused.status, 200);
+    assert!(refused.header("access-control-allow-origin").is_none());
+
     // Plain gRPC still works on the same port.
     let mut client = contracts::proto::user::v1::user_service_client::UserServiceClient::connect(format!(
         "http://{}",
