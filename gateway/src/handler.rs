@@ -298,7 +298,7 @@ async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<
         }
         Err(_) => return Err(GatewayError::BadRequest),
     };
-    if gzip { gunzip(&wire, limit) } else { Ok(wire) }
+    if gzip && !wire.is_empty() { gunzip(&wire, limit) } else { Ok(wire) }
 }
 
 /// Inflates at most `limit + 1` bytes: one more than allowed proves the body too large
@@ -367,7 +367,7 @@ fn chosen_status(operation: &Operation, metadata: &tonic::metadata::MetadataMap)
 
 #[cfg(test)]
 mod tests {
-    use super::{Contracts, chosen_status, strip_base};
+    use super::{Contracts, GatewayError, HeaderMap, HeaderValue, chosen_status, gunzip, header, is_json, strip_base};
 
     #[test]
     fn a_service_may_pick_only_a_declared_alternative_status() {
@@ -384,6 +384,33 @@ mod tests {
         assert_eq!(chosen_status(change, &with_status("202")), 202, "declared alternative");
         assert_eq!(chosen_status(change, &with_status("201")), 200, "undeclared status ignored");
         assert_eq!(chosen_status(login, &with_status("202")), 200, "login declares no alternatives");
+    }
+
+    #[test]
+    fn json_media_types_and_no_content_type_are_json() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(is_json(&HeaderMap::new()));
+        for json in ["application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"] {
+            assert!(is_json(&with(json)), "{json}");
+        }
+        for other in ["text/plain", "application/x-www-form-urlencoded", "text/json+xml", "application/+json", "json"] {
+            assert!(!is_json(&with(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn gunzip_stops_one_byte_past_the_limit() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b'x'; 10_000]).expect("compress");
+        let compressed = encoder.finish().expect("compress");
+        assert_eq!(gunzip(&compressed, 10_000).map(|b| b.len()), Ok(10_000));
+        assert_eq!(gunzip(&compressed, 9_999), Err(GatewayError::PayloadTooLarge));
+        assert_eq!(gunzip(b"not gzip", 100), Err(GatewayError::BadRequest));
     }
 
     #[test]
