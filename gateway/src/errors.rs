@@ -29,10 +29,21 @@ pub enum GatewayError {
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// A body that is not JSON (`Content-Type` other than `application/json` or `*+json`).
+    UnsupportedMediaType,
+    /// A `Content-Encoding` other than gzip on a request body.
+    UnsupportedEncoding,
+    /// Refused by the HTTP parser (see `parse_errors`): request line or head malformed.
+    MalformedHttp,
+    UriTooLong,
+    HeadersTooLarge,
     Unavailable,
     Timeout,
     Internal,
 }
+
+/// Errors whose code no API declares: the fallback code is used.
+static NOT_DECLARED: String = String::new();
 
 impl GatewayError {
     pub fn status(self) -> u16 {
@@ -42,6 +53,10 @@ impl GatewayError {
             GatewayError::NotFound => 404,
             GatewayError::MethodNotAllowed => 405,
             GatewayError::PayloadTooLarge => 413,
+            GatewayError::UnsupportedMediaType | GatewayError::UnsupportedEncoding => 415,
+            GatewayError::MalformedHttp => 400,
+            GatewayError::UriTooLong => 414,
+            GatewayError::HeadersTooLarge => 431,
             GatewayError::Unavailable => 503,
             GatewayError::Timeout => 504,
             GatewayError::Internal => 500,
@@ -55,6 +70,12 @@ impl GatewayError {
             GatewayError::NotFound => (&codes.not_found, "NOT_FOUND"),
             GatewayError::MethodNotAllowed => (&codes.method_not_allowed, "METHOD_NOT_ALLOWED"),
             GatewayError::PayloadTooLarge => (&codes.payload_too_large, "PAYLOAD_TOO_LARGE"),
+            GatewayError::UnsupportedMediaType | GatewayError::UnsupportedEncoding => {
+                (&NOT_DECLARED, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            GatewayError::MalformedHttp => (&codes.bad_request, "BAD_REQUEST"),
+            GatewayError::UriTooLong => (&NOT_DECLARED, "URI_TOO_LONG"),
+            GatewayError::HeadersTooLarge => (&NOT_DECLARED, "REQUEST_HEADER_FIELDS_TOO_LARGE"),
             GatewayError::Unavailable => (&codes.unavailable, "SERVICE_UNAVAILABLE"),
             GatewayError::Timeout => (&codes.timeout, "GATEWAY_TIMEOUT"),
             GatewayError::Internal => (&codes.internal, "INTERNAL_SERVER_ERROR"),
@@ -69,6 +90,11 @@ impl GatewayError {
             GatewayError::NotFound => "No such resource",
             GatewayError::MethodNotAllowed => "Method not allowed on this resource",
             GatewayError::PayloadTooLarge => "Request body is too large",
+            GatewayError::UnsupportedMediaType => "Request bodies must be JSON (Content-Type: application/json)",
+            GatewayError::UnsupportedEncoding => "Request bodies may be sent as identity or gzip only",
+            GatewayError::MalformedHttp => "Malformed HTTP request",
+            GatewayError::UriTooLong => "Request URI is too long",
+            GatewayError::HeadersTooLarge => "Request headers are too large or too many",
             GatewayError::Unavailable => "The service is temporarily unavailable",
             GatewayError::Timeout => "The service did not answer in time",
             GatewayError::Internal => "Internal server error",

@@ -16,6 +16,7 @@ use contracts::{Api, Contracts, Operation};
 use contracts::proto::platform::v1::{Access, Envelope, ErrorStyle, GatewayErrorCodes};
 
 use crate::backend::Backends;
+use crate::cors::CorsPolicy;
 use crate::errors::{ApiError, GatewayError};
 use contracts::json::{self, FieldNames};
 use crate::request::{bind_transport_fields, build_request_json, parse_body};
@@ -32,6 +33,8 @@ pub struct ApiRuntime {
     pub verifier: TokenVerifier,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// None: no origin is allowed, browsers get no CORS headers.
+    pub cors: Option<CorsPolicy>,
 }
 
 impl ApiRuntime {
@@ -100,7 +103,17 @@ pub async fn serve(
     let id = request_id(request.headers());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = route(&runtime, client, &id, request).await;
+    // CORS costs one header lookup when the request has no `Origin`.
+    let cors = runtime.cors.as_ref().and_then(|policy| Some((policy, policy.allowed_origin(request.headers())?.clone())));
+    let mut response = if runtime.cors.is_some() && CorsPolicy::is_preflight(&method, request.headers()) {
+        preflight(&runtime, cors.as_ref(), &path)
+    } else {
+        let mut response = route(&runtime, client, &id, request).await;
+        if let Some((policy, origin)) = &cors {
+            policy.decorate(origin, response.headers_mut());
+        }
+        response
+    };
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -115,6 +128,52 @@ pub async fn serve(
         client = %client.ip(),
     );
     response
+}
+
+/// A CORS preflight, answered from the route table: 204 with the path's methods, or the
+/// API's 404. CORS headers only for an allowed origin (a refused one learns nothing more).
+fn preflight(runtime: &ApiRuntime, cors: Option<&(&CorsPolicy, HeaderValue)>, full_path: &str) -> Response<Full<Bytes>> {
+    let methods = match strip_base(&runtime.base_path, full_path).map(|path| runtime.routes.methods(path)) {
+        Some(methods) if !methods.is_empty() => methods,
+        _ => {
+            let mut response = runtime.gateway_error(GatewayError::NotFound, None, full_path);
+            if let Some((policy, origin)) = cors {
+                policy.decorate(origin, response.headers_mut());
+            }
+            return response;
+        }
+    };
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    if let Some((policy, origin)) = cors {
+        policy.decorate_preflight(origin, &methods, response.headers_mut());
+    }
+    response
+}
+
+/// hyper's refusal of an unparsable request (400, 414 or 431), as a whole HTTP/1.1 response
+/// in the API's error body (see `parse_errors`). The path is unknown: the base path stands in.
+pub(crate) fn parse_error_response(runtime: &ApiRuntime, status: u16) -> Vec<u8> {
+    let kind = match status {
+        414 => GatewayError::UriTooLong,
+        431 => GatewayError::HeadersTooLarge,
+        _ => GatewayError::MalformedHttp,
+    };
+    let path = if runtime.base_path.is_empty() { "/" } else { runtime.base_path.as_str() };
+    let body = ApiError::gateway(kind, &runtime.codes(), None).render(runtime.style(), path);
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Bad Request");
+    let mut bytes = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
 }
 
 async fn route(
@@ -153,16 +212,21 @@ async fn route(
     }
 
     let query = request.uri().query().map(str::to_owned);
-    // Only operations that bind headers (declared in the contract) need them past this point.
-    let headers = (!operation.bound_fields.is_empty()).then(|| request.headers().clone());
-    let body = match read_body(request.into_body(), runtime.max_body_bytes).await {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(&parts.headers, body, runtime.max_body_bytes).await {
         Ok(body) => body,
         Err(kind) => return runtime.gateway_error(kind, None, &full_path),
     };
+    // Decided: a body is JSON. Without a Content-Type it is read as JSON (lenient for simple
+    // clients); with another media type (text/plain, form data…) it is a 415, not a guess.
+    if operation.http.body != contracts::BodyRule::None && !body.is_empty() && !is_json(&parts.headers) {
+        return runtime.gateway_error(GatewayError::UnsupportedMediaType, None, &full_path);
+    }
     let message = match transcode_request(runtime, &operation, &bindings, query.as_deref(), &body) {
         Ok(mut message) => {
-            if let Some(headers) = &headers {
-                bind_transport_fields(&operation, &mut message, headers, &body);
+            // Only operations whose contract binds headers or the raw body need this.
+            if !operation.bound_fields.is_empty() {
+                bind_transport_fields(&operation, &mut message, &parts.headers, &body);
             }
             message
         }
@@ -213,12 +277,45 @@ fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
     rest.starts_with('/').then_some(rest)
 }
 
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, GatewayError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+/// `application/json`, `application/<anything>+json`, or no Content-Type at all.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Ok(text) = value.to_str() else { return false };
+    let media = text.split(';').next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/json")
+        || (media.get(..12).is_some_and(|head| head.eq_ignore_ascii_case("application/"))
+            && media.len() > 17
+            && media.get(media.len() - 5..).is_some_and(|tail| tail.eq_ignore_ascii_case("+json")))
+}
+
+/// The request body, decompressed when sent with `Content-Encoding: gzip`. The limit applies
+/// to the bytes on the wire and again to the decompressed bytes, so a small gzip bomb is a 413.
+async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, GatewayError> {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes) {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case(b"identity") => false,
+        Some(value) if value.eq_ignore_ascii_case(b"gzip") || value.eq_ignore_ascii_case(b"x-gzip") => true,
+        Some(_) => return Err(GatewayError::UnsupportedEncoding),
+    };
+    let wire = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
         Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            Err(GatewayError::PayloadTooLarge)
+            return Err(GatewayError::PayloadTooLarge);
         }
+        Err(_) => return Err(GatewayError::BadRequest),
+    };
+    if gzip && !wire.is_empty() { gunzip(&wire, limit) } else { Ok(wire) }
+}
+
+/// Inflates at most `limit + 1` bytes: one more than allowed proves the body too large
+/// without inflating the rest. In memory and bounded (≤ the body limit), so done inline.
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, GatewayError> {
+    use std::io::Read;
+    let mut inflated = Vec::new();
+    let decoder = flate2::read::MultiGzDecoder::new(compressed);
+    match decoder.take(limit as u64 + 1).read_to_end(&mut inflated) {
+        Ok(_) if inflated.len() > limit => Err(GatewayError::PayloadTooLarge),
+        Ok(_) => Ok(Bytes::from(inflated)),
         Err(_) => Err(GatewayError::BadRequest),
     }
 }
@@ -276,7 +373,7 @@ fn chosen_status(operation: &Operation, metadata: &tonic::metadata::MetadataMap)
 
 #[cfg(test)]
 mod tests {
-    use super::{Contracts, chosen_status, strip_base};
+    use super::{Contracts, GatewayError, HeaderMap, HeaderValue, chosen_status, gunzip, header, is_json, strip_base};
 
     #[test]
     fn a_service_may_pick_only_a_declared_alternative_status() {
@@ -293,6 +390,33 @@ mod tests {
         assert_eq!(chosen_status(change, &with_status("202")), 202, "declared alternative");
         assert_eq!(chosen_status(change, &with_status("201")), 200, "undeclared status ignored");
         assert_eq!(chosen_status(login, &with_status("202")), 200, "login declares no alternatives");
+    }
+
+    #[test]
+    fn json_media_types_and_no_content_type_are_json() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(is_json(&HeaderMap::new()));
+        for json in ["application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"] {
+            assert!(is_json(&with(json)), "{json}");
+        }
+        for other in ["text/plain", "application/x-www-form-urlencoded", "text/json+xml", "application/+json", "json"] {
+            assert!(!is_json(&with(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn gunzip_stops_one_byte_past_the_limit() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b'x'; 10_000]).expect("compress");
+        let compressed = encoder.finish().expect("compress");
+        assert_eq!(gunzip(&compressed, 10_000).map(|b| b.len()), Ok(10_000));
+        assert_eq!(gunzip(&compressed, 9_999), Err(GatewayError::PayloadTooLarge));
+        assert_eq!(gunzip(b"not gzip", 100), Err(GatewayError::BadRequest));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! is declared in `proto/`.
 
 pub mod backend;
+pub mod cors;
 pub mod errors;
 pub mod request;
 pub mod response;
@@ -11,12 +12,14 @@ pub mod routes;
 
 mod handler;
 mod listener;
+mod parse_errors;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use backend::{InProcessService, in_process};
+pub use cors::CorsConfig;
 pub use handler::ApiRuntime;
 pub use listener::{Gateway, GatewayHandle};
 
@@ -35,6 +38,10 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    /// API name → CORS settings. APIs without an entry (or with no origins) send no CORS headers.
+    pub cors: HashMap<String, CorsConfig>,
+    /// Responses at least this long are compressed (gzip or br) when the client accepts it.
+    pub compression_min_bytes: u16,
 }
 
 impl Default for GatewayConfig {
@@ -47,6 +54,8 @@ impl Default for GatewayConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(15),
             max_concurrent_requests: 1024,
+            cors: HashMap::new(),
+            compression_min_bytes: 1024,
         }
     }
 }

@@ -12,13 +12,17 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::SizeAbove;
 
 use contracts::auth::TokenVerifier;
 use contracts::Contracts;
 use contracts::proto::platform::v1::Access;
 
 use crate::backend::Backends;
+use crate::cors::{CorsConfigError, CorsPolicy};
 use crate::handler::{self, ApiRuntime};
+use crate::parse_errors::{ParseErrorsInApiBody, Renderer};
 use crate::routes::RouteTable;
 use crate::GatewayConfig;
 
@@ -28,6 +32,8 @@ pub enum GatewayStartError {
     Routes { api: String, source: crate::routes::TemplateError },
     #[error("backend address: {0}")]
     Backend(#[from] tonic::transport::Error),
+    #[error("CORS of {api}: {source}")]
+    Cors { api: String, source: CorsConfigError },
     #[error("bind {addr} for {api}: {source}")]
     Bind { api: String, addr: SocketAddr, source: std::io::Error },
 }
@@ -36,6 +42,7 @@ pub enum GatewayStartError {
 pub struct Gateway {
     runtimes: Vec<(Arc<ApiRuntime>, SocketAddr)>,
     max_concurrent_requests: usize,
+    compression_min_bytes: u16,
 }
 
 /// A running gateway: its bound addresses, and a switch to stop it.
@@ -81,6 +88,10 @@ impl Gateway {
                 .get(&name)
                 .cloned()
                 .unwrap_or_else(|| api.options.base_path.clone());
+            let cors = match config.cors.get(&name) {
+                Some(cors) => CorsPolicy::new(cors).map_err(|source| GatewayStartError::Cors { api: name.clone(), source })?,
+                None => None,
+            };
             let runtime = ApiRuntime {
                 api: api.clone(),
                 base_path,
@@ -90,10 +101,15 @@ impl Gateway {
                 verifier: verifier.clone(),
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
+                cors,
             };
             runtimes.push((Arc::new(runtime), addr));
         }
-        Ok(Self { runtimes, max_concurrent_requests: config.max_concurrent_requests })
+        Ok(Self {
+            runtimes,
+            max_concurrent_requests: config.max_concurrent_requests,
+            compression_min_bytes: config.compression_min_bytes,
+        })
     }
 
     /// The route table of an API (route tests).
@@ -118,7 +134,15 @@ impl Gateway {
             addresses.insert(name.clone(), bound);
             base_paths.insert(name, runtime.base_path.clone());
             let limit = Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests));
-            tasks.push(tokio::spawn(accept_loop(listener, runtime, limit, watcher.clone())));
+            let settings = ConnectionSettings {
+                limit,
+                compression: CompressionLayer::new().compress_when(SizeAbove::new(u64::from(self.compression_min_bytes))),
+                parse_errors: {
+                    let runtime = runtime.clone();
+                    Arc::new(move |status| handler::parse_error_response(&runtime, status))
+                },
+            };
+            tasks.push(tokio::spawn(accept_loop(listener, runtime, settings, watcher.clone())));
         }
         Ok(GatewayHandle { addresses, base_paths, shutdown, tasks })
     }
@@ -133,10 +157,19 @@ pub(crate) async fn accept(listener: &TcpListener) -> std::io::Result<(tokio::ne
     Ok((stream, client))
 }
 
+/// What every connection of one listener shares.
+struct ConnectionSettings {
+    limit: Arc<tokio::sync::Semaphore>,
+    /// gzip or br (tower-http, pure Rust) for bodies of at least the threshold; below it, or
+    /// without `Accept-Encoding`, the body passes through unwrapped.
+    compression: CompressionLayer<SizeAbove>,
+    parse_errors: Renderer,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     runtime: Arc<ApiRuntime>,
-    limit: Arc<tokio::sync::Semaphore>,
+    settings: ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -151,12 +184,15 @@ async fn accept_loop(
             _ = shutdown.changed() => return,
         };
         let runtime = runtime.clone();
-        let limit = limit.clone();
+        let limit = settings.limit.clone();
+        let compression = settings.compression.clone();
+        let stream = ParseErrorsInApiBody::new(stream, settings.parse_errors.clone());
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
             // One shared limit per API across all connections: requests beyond it wait.
             let service = ServiceBuilder::new()
                 .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(limit))
+                .layer(compression)
                 .service_fn(move |request| {
                     let runtime = runtime.clone();
                     async move { Ok::<_, Infallible>(handler::serve(runtime, client, request).await) }

@@ -130,6 +130,19 @@ impl RouteTable {
         }
         if allowed.is_empty() { RouteMatch::NotFound } else { RouteMatch::MethodNotAllowed(allowed) }
     }
+
+    /// Every method a path is served with (a CORS preflight's answer); empty: unknown path.
+    pub fn methods(&self, path: &str) -> Vec<http::Method> {
+        let Some(rest) = path.strip_prefix('/') else { return Vec::new() };
+        let parts: Vec<&str> = rest.split('/').collect();
+        let mut methods: Vec<http::Method> = Vec::new();
+        for route in &self.routes {
+            if match_segments(&route.segments, &parts).is_some() && !methods.contains(&route.operation.http.method) {
+                methods.push(route.operation.http.method.clone());
+            }
+        }
+        methods
+    }
 }
 
 fn match_segments(segments: &[Segment], parts: &[&str]) -> Option<Vec<(String, String)>> {

@@ -94,6 +94,7 @@ async fn serve_grpc(
     listener: TcpListener,
     service_names: &[&'static str],
     routes: tonic::service::Routes,
+    cors: Option<tower_http::cors::CorsLayer>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let service_name = service_names.join(",");
@@ -117,7 +118,12 @@ async fn serve_grpc(
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
     let incoming = grpc_incoming(listener);
     Ok(tokio::spawn(async move {
+        // gRPC-Web (binary and text) for browser clients generated from the protos: HTTP/1.1
+        // must be accepted; plain gRPC passes through the layer untouched.
         let result = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .layer(tower::util::option_layer(cors))
+            .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = shutdown.changed().await;
@@ -279,6 +285,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mut local_verifier = None;
     let mut sandbox = None;
     let mut payment_sandbox = None;
+    // gRPC-Web from browsers on every gRPC port, for the configured origins.
+    let grpc_cors = crate::grpc_web::cors_layer(&config.grpc_cors).map_err(|e| StartError::Gateway(e.to_string()))?;
 
     if config.runs_service("user") {
         let service = build_user_service(&config).await?;
@@ -288,7 +296,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let verifier = service.verifier().clone();
         let routes = tonic::service::Routes::new(UserApi::new(service, contracts.clone()).into_server());
         in_process.insert("user.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, &["user.v1.UserService"], routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["user.v1.UserService"], routes, grpc_cors.clone(), watcher.clone()).await?);
         backends.insert("user.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("user".to_owned(), address);
         local_verifier = Some(verifier);
@@ -299,7 +307,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let listener = TcpListener::bind(config.grpc_addr("kos")?).await?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "gRPC kos.v1.KosService up (the KOS simulator)");
-        servers.push(serve_grpc(listener, &["kos.v1.KosService"], routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["kos.v1.KosService"], routes, grpc_cors.clone(), watcher.clone()).await?);
         backends.entry("kos.v1".into()).or_insert_with(|| format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("kos".to_owned(), address);
     }
@@ -329,7 +337,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!(%address, "gRPC productchange.v1.ProductChangeService up");
         let routes = tonic::service::Routes::new(api.into_server());
         in_process.insert("productchange.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, &["productchange.v1.ProductChangeService"], routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &["productchange.v1.ProductChangeService"], routes, grpc_cors.clone(), watcher.clone()).await?);
         backends.insert("productchange.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("product_change".to_owned(), address);
     }
@@ -341,7 +349,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!(%address, "gRPC ticketing.v1 (Auth, Event, Booking, Payment) up");
         let routes = TicketingApi::new(service.clone(), contracts.clone()).into_routes();
         in_process.insert("ticketing.v1".to_owned(), gateway::in_process(routes.clone()));
-        servers.push(serve_grpc(listener, &TicketingApi::SERVICE_NAMES, routes, watcher.clone()).await?);
+        servers.push(serve_grpc(listener, &TicketingApi::SERVICE_NAMES, routes, grpc_cors.clone(), watcher.clone()).await?);
         backends.insert("ticketing.v1".into(), format!("http://127.0.0.1:{}", address.port()));
         grpc.insert("ticketing".to_owned(), address);
         // Expiry and refund workers stop with the platform.
@@ -391,6 +399,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             },
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
+            cors: config.cors.clone(),
+            compression_min_bytes: config.compression_min_bytes,
             ..GatewayConfig::default()
         };
         let built = Gateway::new(contracts.clone(), verifier, &gateway_config)

@@ -57,6 +57,12 @@ pub struct Config {
     pub kos: KosConfig,
     pub product_change: ProductChangeConfig,
     pub ticketing: TicketingConfig,
+    /// API name → CORS settings (`<API>_CORS_*`, else `CORS_*`, else `DEFAULT_CORS_ORIGINS`).
+    pub cors: HashMap<String, gateway::CorsConfig>,
+    /// Responses at least this long are compressed when the client accepts gzip or br.
+    pub compression_min_bytes: u16,
+    /// CORS of gRPC-Web on the services' gRPC ports (`GRPC_CORS_*`, else `CORS_*`).
+    pub grpc_cors: gateway::CorsConfig,
 }
 
 /// The KOS simulator (`serve kos`; part of `all`): faults to start with and how long
@@ -133,6 +139,31 @@ fn ticketing_config(source: &Source, data_dir: &std::path::Path) -> Result<Ticke
         webhook_secret: source.get("STRIPE_WEBHOOK_SECRET").unwrap_or_else(|| "whsec_local_sandbox_secret".into()),
         webhook_url: source.get("TICKETING_WEBHOOK_URL"),
         public_url: source.get("TICKETING_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
+    })
+}
+
+/// Origins allowed when none are configured: pages served from any port of this machine
+/// (the embedded run, a front end's dev server). Production sets an explicit list.
+pub const DEFAULT_CORS_ORIGINS: &str = "http://localhost:*,http://127.0.0.1:*";
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
+
+/// One API's CORS settings: its own key first, then the shared one. `none` allows no origin.
+fn cors_settings(source: &Source, api: &str) -> Result<gateway::CorsConfig, ConfigError> {
+    let key = |name: &str| {
+        let own = format!("{}_CORS_{name}", api.to_uppercase());
+        if source.get(&own).is_some() { own } else { format!("CORS_{name}") }
+    };
+    let defaults = gateway::CorsConfig::default();
+    let origins = source.get(&key("ORIGINS")).unwrap_or_else(|| DEFAULT_CORS_ORIGINS.into());
+    Ok(gateway::CorsConfig {
+        origins: if origins.trim().eq_ignore_ascii_case("none") { Vec::new() } else { list(&origins) },
+        allow_headers: source.get(&key("ALLOW_HEADERS")).map_or(defaults.allow_headers, |text| list(&text)),
+        expose_headers: source.get(&key("EXPOSE_HEADERS")).map_or(defaults.expose_headers, |text| list(&text)),
+        allow_credentials: source.parse(&key("CREDENTIALS"))?.unwrap_or(defaults.allow_credentials),
+        max_age_seconds: source.parse(&key("MAX_AGE"))?.unwrap_or(defaults.max_age_seconds),
     })
 }
 
@@ -233,7 +264,9 @@ impl Config {
         let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or_else(|| "data".into()));
         let mut http_ports = HashMap::new();
         let mut base_paths = HashMap::new();
+        let mut cors = HashMap::new();
         for api in APIS {
+            cors.insert((*api).to_owned(), cors_settings(source, api)?);
             if let Some(port) = source.parse::<u16>(&format!("{}_HTTP_PORT", api.to_uppercase()))? {
                 http_ports.insert((*api).to_owned(), port);
             }
@@ -289,6 +322,9 @@ impl Config {
                 kos_call_timeout_ms: source.parse("KOS_CALL_TIMEOUT_MS")?,
                 kos_breaker_open_ms: source.parse("KOS_BREAKER_OPEN_MS")?,
             },
+            cors,
+            grpc_cors: cors_settings(source, "grpc")?,
+            compression_min_bytes: source.parse("COMPRESSION_MIN_BYTES")?.unwrap_or(1024),
         })
     }
 

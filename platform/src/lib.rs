@@ -5,4 +5,5 @@ pub mod app;
 pub mod cli;
 pub mod logging;
 pub mod config;
+pub mod grpc_web;
 pub mod mvno;

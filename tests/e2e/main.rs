@@ -3,6 +3,7 @@
 
 mod support;
 
+mod browser;
 mod contract_rules;
 mod fidelity;
 mod gateway_edges;
