@@ -1,0 +1,1 @@
+//! KT event marketing: Event Service.
