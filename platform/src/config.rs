@@ -20,7 +20,8 @@ pub enum Role {
 }
 
 /// Services this build implements, with their default gRPC ports.
-pub const SERVICES: &[(&str, &str, u16)] = &[("user", "user.v1", 50051)];
+pub const SERVICES: &[(&str, &str, u16)] =
+    &[("user", "user.v1", 50051), ("event", "event.v1", 50052), ("content", "content.v1", 50053)];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +50,42 @@ pub struct Config {
     pub user_directory: UserDirectory,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
+    pub event_content: EventContentConfig,
+}
+
+/// Event and Content Service settings: the `/cdn` listener for locally stored images, and
+/// the channel simulator (the local default for distribution channels).
+#[derive(Debug, Clone)]
+pub struct EventContentConfig {
+    /// Port of the `/cdn` static-file listener (`CDN_HTTP_PORT`, default 8090).
+    pub cdn_port: u16,
+    /// Base of image URLs (`CDN_PUBLIC_URL`); default `http://localhost:<cdn port>`.
+    pub cdn_public_url: Option<String>,
+    /// `CHANNEL_SIM_LATENCY_MS` (default 50).
+    pub channel_latency_ms: u64,
+    /// `CHANNEL_SIM_FAILURE_RATE`, 0.0 … 1.0 (default 0).
+    pub channel_failure_rate: f64,
+    /// `CHANNEL_SIM_FAIL`: comma-separated channel types that always fail.
+    pub channel_failing: Vec<String>,
+}
+
+impl EventContentConfig {
+    fn load(source: &Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            cdn_port: source.parse("CDN_HTTP_PORT")?.unwrap_or(8090),
+            cdn_public_url: source.get("CDN_PUBLIC_URL"),
+            channel_latency_ms: source.parse("CHANNEL_SIM_LATENCY_MS")?.unwrap_or(50),
+            channel_failure_rate: source.parse("CHANNEL_SIM_FAILURE_RATE")?.unwrap_or(0.0),
+            channel_failing: source
+                .get("CHANNEL_SIM_FAIL")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +228,7 @@ impl Config {
             backends,
             max_body_bytes: source.parse("MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             request_timeout_ms: source.parse("REQUEST_TIMEOUT_MS")?.unwrap_or(15_000),
+            event_content: EventContentConfig::load(source)?,
         })
     }
 
