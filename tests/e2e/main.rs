@@ -4,6 +4,7 @@
 mod support;
 
 mod contract_rules;
+mod event_content;
 mod fidelity;
 mod gateway_edges;
 mod grpc;
