@@ -266,7 +266,7 @@ impl EventRpc for EventApi {
             Vec::new()
         } else {
             let quantity = prize_name.split('(').nth(1).and_then(|t| t.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()).unwrap_or(1);
-            vec![pb::Prize { prize_id: uuid::Uuid::parse_str(&row.event_id).map(|id| uuid::Uuid::from_u128(id.as_u128() ^ 0x5052_495a_45)).unwrap_or_default().to_string(), prize_name, quantity }]
+            vec![pb::Prize { prize_id: uuid::Uuid::parse_str(&row.event_id).map(|id| uuid::Uuid::from_u128(id.as_u128() ^ 0x0050_5249_5a45)).unwrap_or_default().to_string(), prize_name, quantity }]
         };
         let results: Vec<crate::channels::ChannelResult> = parse(&row.distribution).unwrap_or_default();
         let channels = results
