@@ -183,7 +183,23 @@ async fn build_content_service(config: &Config, root: std::path::PathBuf, public
         .await
         .map_err(|e| StartError::Gateway(format!("content jobs: {e}")))?;
     let store = Arc::new(LocalStore::new(root, public_url));
-    Ok(Arc::new(ContentService::new(db, cache, jobs, store, SourceChain::local(), ContentSettings::default())))
+    let settings = &config.event_content;
+    let timeout = Duration::from_millis(settings.image_timeout_ms);
+    let breaker = |name: &str| {
+        let resilience = service_core::resilience::ResilienceSettings { call_timeout: timeout, ..service_core::resilience::ResilienceSettings::image_generation() };
+        service_core::resilience::Resilience::new(name, resilience)
+    };
+    let mut external: Vec<(Arc<dyn content_service::ImageSource>, service_core::resilience::Resilience)> = Vec::new();
+    if let Some((url, key)) = &settings.image_sd {
+        let api = content_service::external::ApiSettings { url: url.clone(), key: key.as_ref().map(|k| k.0.clone()), model: None, timeout };
+        external.push((Arc::new(content_service::external::StableDiffusionApi::new(api)), breaker("image-api-stable-diffusion")));
+    }
+    if let Some((url, key, model)) = &settings.image_openai {
+        let api = content_service::external::ApiSettings { url: url.clone(), key: key.as_ref().map(|k| k.0.clone()), model: model.clone(), timeout };
+        external.push((Arc::new(content_service::external::OpenAiImagesApi::new(api)), breaker("image-api-openai")));
+    }
+    let sources = SourceChain::new(external, settings.local_fallback);
+    Ok(Arc::new(ContentService::new(db, cache, jobs, store, sources, ContentSettings::default())))
 }
 
 /// The Event Service: rule-based recommender and channel simulator (the local defaults).
@@ -205,7 +221,16 @@ async fn build_event_service(
     });
     tracing::info!(latency_ms = settings.channel_latency_ms, failure_rate = settings.channel_failure_rate, failing = ?settings.channel_failing, "distribution channels: channel simulator (local default)");
     let distributor = Distributor::new(Arc::new(simulator));
-    Ok(Arc::new(EventService::new(db, cache, jobs, Arc::new(RuleBasedRecommender), content, distributor)))
+    let recommender: Arc<dyn event_service::Recommender> = match &settings.recommender_url {
+        Some(url) => Arc::new(event_service::openai::OpenAiRecommender::new(event_service::openai::ChatSettings {
+            url: url.clone(),
+            model: settings.recommender_model.clone(),
+            key: settings.recommender_key.as_ref().map(|k| k.0.clone()),
+            timeout: Duration::from_millis(settings.recommender_timeout_ms),
+        })),
+        None => Arc::new(RuleBasedRecommender),
+    };
+    Ok(Arc::new(EventService::new(db, cache, jobs, recommender, content, distributor)))
 }
 
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),

@@ -67,6 +67,31 @@ pub struct EventContentConfig {
     pub channel_failure_rate: f64,
     /// `CHANNEL_SIM_FAIL`: comma-separated channel types that always fail.
     pub channel_failing: Vec<String>,
+    /// `RECOMMENDER_OPENAI_URL` (e.g. `https://api.openai.com/v1`): when set, recommendations
+    /// come from this OpenAI-compatible chat API (`RECOMMENDER_OPENAI_MODEL`, `RECOMMENDER_OPENAI_KEY`,
+    /// `RECOMMENDER_TIMEOUT_MS`), with the rule-based recommender as fallback.
+    pub recommender_url: Option<String>,
+    pub recommender_model: String,
+    pub recommender_key: Option<Secret>,
+    pub recommender_timeout_ms: u64,
+    /// `IMAGE_SD_URL` / `IMAGE_SD_KEY`: a Stable-Diffusion-style image API.
+    pub image_sd: Option<(String, Option<Secret>)>,
+    /// `IMAGE_OPENAI_URL` / `IMAGE_OPENAI_KEY` / `IMAGE_OPENAI_MODEL`: an OpenAI-Images-style API.
+    pub image_openai: Option<(String, Option<Secret>, Option<String>)>,
+    /// `IMAGE_API_TIMEOUT_MS` (default 300000: the spec's 5 minutes).
+    pub image_timeout_ms: u64,
+    /// `CONTENT_LOCAL_FALLBACK` (default true): render locally when the image APIs fail.
+    pub local_fallback: bool,
+}
+
+/// A key or token: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl EventContentConfig {
@@ -84,6 +109,14 @@ impl EventContentConfig {
                 .filter(|c| !c.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            recommender_url: source.get("RECOMMENDER_OPENAI_URL"),
+            recommender_model: source.get("RECOMMENDER_OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            recommender_key: source.get("RECOMMENDER_OPENAI_KEY").map(Secret),
+            recommender_timeout_ms: source.parse("RECOMMENDER_TIMEOUT_MS")?.unwrap_or(20_000),
+            image_sd: source.get("IMAGE_SD_URL").map(|url| (url, source.get("IMAGE_SD_KEY").map(Secret))),
+            image_openai: source.get("IMAGE_OPENAI_URL").map(|url| (url, source.get("IMAGE_OPENAI_KEY").map(Secret), source.get("IMAGE_OPENAI_MODEL"))),
+            image_timeout_ms: source.parse("IMAGE_API_TIMEOUT_MS")?.unwrap_or(300_000),
+            local_fallback: source.parse("CONTENT_LOCAL_FALLBACK")?.unwrap_or(true),
         })
     }
 }

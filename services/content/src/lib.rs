@@ -4,6 +4,7 @@
 pub mod api;
 pub mod domain;
 pub mod errors;
+pub mod external;
 pub mod render;
 pub mod sources;
 pub mod storage;

@@ -6,6 +6,7 @@ pub mod api;
 pub mod channels;
 pub mod domain;
 pub mod errors;
+pub mod openai;
 pub mod recommender;
 pub mod store;
 

@@ -118,6 +118,27 @@ pub fn render(input: &RenderInput, style: Style, platform: Platform) -> Result<V
     canvas.png().map_err(RenderError::Encode)
 }
 
+/// An external API's artwork as the background (scaled to cover the platform size), with the
+/// event's text on a translucent panel: generated art alone carries no readable Korean copy.
+pub fn compose_on(background_png: &[u8], input: &RenderInput, platform: Platform) -> Result<Vec<u8>, RenderError> {
+    text::font().ok_or(RenderError::Font)?;
+    let art = tiny_skia::Pixmap::decode_png(background_png).map_err(|e| RenderError::Encode(format!("artwork: {e}")))?;
+    let (width, height) = platform.size();
+    let mut canvas = Canvas::new(width, height).ok_or(RenderError::Canvas(width, height))?;
+    let scale = (canvas.w / art.width() as f32).max(canvas.h / art.height() as f32);
+    let dx = (canvas.w - art.width() as f32 * scale) / 2.0;
+    let dy = (canvas.h - art.height() as f32 * scale) / 2.0;
+    let paint = tiny_skia::PixmapPaint { quality: tiny_skia::FilterQuality::Bilinear, ..tiny_skia::PixmapPaint::default() };
+    canvas.pixmap.draw_pixmap(0, 0, art.as_ref(), &paint, tiny_skia::Transform::from_row(scale, 0.0, 0.0, scale, dx, dy), None);
+    let p = Palette::of(input, Rgb::new(0x11, 0x11, 0x11), Rgb::new(0xFF, 0xFF, 0xFF), Rgb::new(0xFF, 0xD7, 0x00));
+    let u = canvas.unit();
+    canvas.rect(canvas.rect_of(Frac(0.0, 0.55, 1.0, 0.45)), p.background, 190);
+    canvas.text(&input.title, canvas.rect_of(Frac(0.06, 0.58, 0.88, 0.2)), u * 0.09, Align::Center, p.text);
+    canvas.text(&prize_line(input), canvas.rect_of(Frac(0.06, 0.79, 0.88, 0.09)), u * 0.05, Align::Center, p.accent);
+    canvas.text(input.period.as_deref().unwrap_or(""), canvas.rect_of(Frac(0.06, 0.89, 0.88, 0.06)), u * 0.035, Align::Center, p.text);
+    canvas.png().map_err(RenderError::Encode)
+}
+
 fn prize_line(input: &RenderInput) -> String {
     format!("경품  {}", input.prize.trim())
 }
