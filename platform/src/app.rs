@@ -199,7 +199,8 @@ async fn build_content_service(config: &Config, root: std::path::PathBuf, public
         external.push((Arc::new(content_service::external::OpenAiImagesApi::new(api)), breaker("image-api-openai")));
     }
     let sources = SourceChain::new(external, settings.local_fallback);
-    Ok(Arc::new(ContentService::new(db, cache, jobs, store, sources, ContentSettings::default())))
+    let content_settings = ContentSettings { content_ttl: Duration::from_secs(settings.content_ttl_seconds.max(1)) };
+    Ok(Arc::new(ContentService::new(db, cache, jobs, store, sources, content_settings)))
 }
 
 /// The Event Service: rule-based recommender and channel simulator (the local defaults).

@@ -82,6 +82,8 @@ pub struct EventContentConfig {
     pub image_timeout_ms: u64,
     /// `CONTENT_LOCAL_FALLBACK` (default true): render locally when the image APIs fail.
     pub local_fallback: bool,
+    /// `CONTENT_TTL_SECONDS` (default 604800: the spec's 7 days).
+    pub content_ttl_seconds: u64,
 }
 
 /// A key or token: `Debug` never shows it.
@@ -117,6 +119,7 @@ impl EventContentConfig {
             image_openai: source.get("IMAGE_OPENAI_URL").map(|url| (url, source.get("IMAGE_OPENAI_KEY").map(Secret), source.get("IMAGE_OPENAI_MODEL"))),
             image_timeout_ms: source.parse("IMAGE_API_TIMEOUT_MS")?.unwrap_or(300_000),
             local_fallback: source.parse("CONTENT_LOCAL_FALLBACK")?.unwrap_or(true),
+            content_ttl_seconds: source.parse("CONTENT_TTL_SECONDS")?.unwrap_or(7 * 24 * 3600),
         })
     }
 }

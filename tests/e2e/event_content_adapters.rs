@@ -148,6 +148,26 @@ async fn openai_images_api_supplies_the_artwork() {
     stack.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_expires_after_its_ttl() {
+    let content = Spec::load("content-service.yaml");
+    let stack = Stack::start_with(&Backend::Embedded, HashMap::from([("CONTENT_TTL_SECONDS".to_owned(), "10".to_owned())])).await;
+    let token = login(&stack).await;
+    let reply = generate(&stack, &token, "evt-ttl").await;
+    let done = wait_job(&stack, &token, reply.json["jobId"].as_str().expect("job")).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let reply = http::get(&stack.url("content", "/content/events/evt-ttl"), Some(&token)).await;
+    content.check_response("getContentByEventId", 200, &reply.json).expect("documented");
+    // Wait until just past the announced expiry.
+    let expires = chrono::DateTime::parse_from_rfc3339(reply.json["expiresAt"].as_str().expect("expiresAt")).expect("time");
+    let left = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(1200)).await;
+    let reply = http::get(&stack.url("content", "/content/events/evt-ttl"), Some(&token)).await;
+    assert_eq!(reply.status, 404, "{}", reply.json);
+    content.check_response("getContentByEventId", 404, &reply.json).expect("documented 404");
+    stack.stop().await;
+}
+
 fn chat_answer(content: &str) -> Value {
     json!({"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
 }
