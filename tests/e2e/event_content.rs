@@ -461,3 +461,24 @@ async fn grpcurl_reaches_event_and_content() {
     assert!(output.status.success() && out.contains("eventDraftId") && out.contains("DRAFT"), "{out} {}", String::from_utf8_lossy(&output.stderr));
     stack.stop().await;
 }
+
+/// When no selected channel takes the event: the documented 503, and the event stays a draft.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_with_no_reachable_channel_is_503_and_keeps_the_draft() {
+    let config = HashMap::from([("CHANNEL_SIM_FAIL".to_owned(), "INSTAGRAM,KAKAO_CHANNEL".to_owned()), ("CHANNEL_SIM_LATENCY_MS".to_owned(), "0".to_owned())]);
+    let stack = Stack::start_with(&Backend::Embedded, config).await;
+    let token = login(&stack, "user001", "P@ssw0rd123!").await;
+    let id = create_draft(&stack, &token, "SALES_INCREASE").await;
+    recommend(&stack, &token, &id).await;
+    let done = generate_images(&stack, &token, &id).await;
+    let simple = done["imageUrls"]["simple"].as_str().expect("simple").to_owned();
+    let reply = send_json("PUT", &stack.url("event", &format!("/api/events/drafts/{id}/content")), &token, &json!({"selectedImageUrl": simple, "editedContent": {}})).await;
+    documented(&EVENT, "updateEventContent", &reply, 200);
+    let body = json!({"selectedChannels": [{"channelType": "INSTAGRAM"}, {"channelType": "KAKAO_CHANNEL"}]});
+    let reply = http::post_json(&stack.url("event", &format!("/api/events/{id}/publish")), Some(&token), &body).await;
+    documented(&EVENT, "publishEvent", &reply, 503);
+    let reply = http::get(&stack.url("event", &format!("/api/events/{id}")), Some(&token)).await;
+    documented(&EVENT, "getEventDetail", &reply, 200);
+    assert_eq!(reply.json["event"]["status"], "DRAFT");
+    stack.stop().await;
+}
