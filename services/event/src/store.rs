@@ -52,7 +52,7 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateEventTables), service_core::jobs::migration()]
+        vec![Box::new(CreateEventTables), service_core::jobs::migration(), Box::new(ListIndexes)]
     }
 
     fn migration_table_name() -> DynIden {
@@ -139,5 +139,32 @@ impl MigrationTrait for CreateEventTables {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Indexes for getEventList's filters and sorts (status; participants, ROI), each led by the
+/// owner: every list is one owner's.
+struct ListIndexes;
+
+impl MigrationName for ListIndexes {
+    fn name(&self) -> &str {
+        "m20261125_000002_event_list_indexes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ListIndexes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let indexes = [
+            ("events_by_owner_status_created", [Events::OwnerId, Events::Status, Events::CreatedAt]),
+            ("events_by_owner_participants", [Events::OwnerId, Events::ParticipantCount, Events::CreatedAt]),
+            ("events_by_owner_roi", [Events::OwnerId, Events::Roi, Events::CreatedAt]),
+        ];
+        for (name, [a, b, c]) in indexes {
+            manager
+                .create_index(Index::create().name(name).table(Events::Table).col(a).col(b).col(c).if_not_exists().to_owned())
+                .await?;
+        }
+        Ok(())
     }
 }
