@@ -14,9 +14,14 @@ use tonic::transport::server::TcpIncoming;
 use contracts::Contracts;
 use contracts::auth::{PublicKeys, TokenVerifier};
 use contracts::proto::DESCRIPTOR_SET;
+use contracts::proto::content::v1::content_service_client::ContentServiceClient;
 use gateway::{Gateway, GatewayConfig, GatewayHandle};
 use service_core::SigningKeys;
 use service_core::storage::{DbConfig, connect_cache, connect_database};
+use content_service::{ContentApi, ContentService, ContentSettings, LocalStore, Migrator as ContentMigrator, SourceChain};
+use event_service::{
+    ChannelSimulator, Distributor, EventApi, EventService, Migrator as EventMigrator, RuleBasedRecommender, SimulatorSettings,
+};
 use ticketing_service::provider::{PaymentProvider, Sandbox, StripeClient, serve_sandbox_api};
 use ticketing_service::{ExpiryWorker, Migrator as TicketingMigrator, Ticketing, TicketingApi, TicketingSettings};
 use user_service::{
@@ -66,6 +71,8 @@ pub struct Running {
     pub in_process: Vec<String>,
     /// The sandbox payment provider's Stripe-shaped API (pay with a test card there).
     pub payment_sandbox: Option<SocketAddr>,
+    /// The `/cdn` listener of locally stored images (when the Content Service runs here).
+    pub cdn: Option<SocketAddr>,
     gateway: Option<GatewayHandle>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
@@ -221,6 +228,91 @@ fn merge_keys(sets: Vec<PublicKeys>) -> PublicKeys {
     PublicKeys::from_components(all)
 }
 
+/// The token verifier a service shares: the in-process User Service's, else one fed by the
+/// User Service's published keys over gRPC.
+async fn service_verifier(local: &Option<TokenVerifier>, backends: &HashMap<String, String>) -> Result<TokenVerifier, StartError> {
+    match local {
+        Some(verifier) => Ok(verifier.clone()),
+        None => {
+            let uri = backends.get("user.v1").ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?;
+            remote_verifier(uri, None).await
+        }
+    }
+}
+
+/// Runs a job worker until shutdown.
+fn run_worker(worker: service_core::jobs::Worker, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(error) = worker.run(shutdown).await {
+            tracing::error!(%error, "job worker stopped");
+        }
+    })
+}
+
+fn db_config(config: &Config) -> DbConfig {
+    DbConfig { url: config.database_url.clone(), data_dir: config.data_dir.clone(), namespace: config.namespace.clone() }
+}
+
+/// The Content Service: local renderer and local object store (served at `/cdn`).
+async fn build_content_service(config: &Config, root: std::path::PathBuf, public_url: &str) -> Result<Arc<ContentService>, StartError> {
+    let db = connect_database(&db_config(config), "content_service").await?;
+    ContentMigrator::up(&db, None).await?;
+    let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
+    let jobs = service_core::jobs::Jobs::connect(&db, config.redis_url.as_deref(), &format!("{}svc:content", config.cache_prefix))
+        .await
+        .map_err(|e| StartError::Gateway(format!("content jobs: {e}")))?;
+    let store = Arc::new(LocalStore::new(root, public_url));
+    let settings = &config.event_content;
+    let timeout = Duration::from_millis(settings.image_timeout_ms);
+    let breaker = |name: &str| {
+        let resilience = service_core::resilience::ResilienceSettings { call_timeout: timeout, ..service_core::resilience::ResilienceSettings::image_generation() };
+        service_core::resilience::Resilience::new(name, resilience)
+    };
+    let mut external: Vec<(Arc<dyn content_service::ImageSource>, service_core::resilience::Resilience)> = Vec::new();
+    if let Some((url, key)) = &settings.image_sd {
+        let api = content_service::external::ApiSettings { url: url.clone(), key: key.as_ref().map(|k| k.0.clone()), model: None, timeout };
+        external.push((Arc::new(content_service::external::StableDiffusionApi::new(api)), breaker("image-api-stable-diffusion")));
+    }
+    if let Some((url, key, model)) = &settings.image_openai {
+        let api = content_service::external::ApiSettings { url: url.clone(), key: key.as_ref().map(|k| k.0.clone()), model: model.clone(), timeout };
+        external.push((Arc::new(content_service::external::OpenAiImagesApi::new(api)), breaker("image-api-openai")));
+    }
+    let sources = SourceChain::new(external, settings.local_fallback);
+    let content_settings = ContentSettings { content_ttl: Duration::from_secs(settings.content_ttl_seconds.max(1)) };
+    Ok(Arc::new(ContentService::new(db, cache, jobs, store, sources, content_settings)))
+}
+
+/// The Event Service: rule-based recommender and channel simulator (the local defaults).
+async fn build_event_service(
+    config: &Config,
+    content: ContentServiceClient<tonic::transport::Channel>,
+) -> Result<Arc<EventService>, StartError> {
+    let db = connect_database(&db_config(config), "event_service").await?;
+    EventMigrator::up(&db, None).await?;
+    let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
+    let jobs = service_core::jobs::Jobs::connect(&db, config.redis_url.as_deref(), &format!("{}svc:event", config.cache_prefix))
+        .await
+        .map_err(|e| StartError::Gateway(format!("event jobs: {e}")))?;
+    let settings = &config.event_content;
+    let simulator = ChannelSimulator::new(SimulatorSettings {
+        latency: Duration::from_millis(settings.channel_latency_ms),
+        failure_rate: settings.channel_failure_rate,
+        failing: settings.channel_failing.iter().cloned().collect(),
+    });
+    tracing::info!(latency_ms = settings.channel_latency_ms, failure_rate = settings.channel_failure_rate, failing = ?settings.channel_failing, "distribution channels: channel simulator (local default)");
+    let distributor = Distributor::new(Arc::new(simulator));
+    let recommender: Arc<dyn event_service::Recommender> = match &settings.recommender_url {
+        Some(url) => Arc::new(event_service::openai::OpenAiRecommender::new(event_service::openai::ChatSettings {
+            url: url.clone(),
+            model: settings.recommender_model.clone(),
+            key: settings.recommender_key.as_ref().map(|k| k.0.clone()),
+            timeout: Duration::from_millis(settings.recommender_timeout_ms),
+        })),
+        None => Arc::new(RuleBasedRecommender),
+    };
+    Ok(Arc::new(EventService::new(db, cache, jobs, recommender, content, distributor)))
+}
+
 /// Public keys fetched from the User Service over gRPC (gateway or service in its own pod),
 /// refreshed every five minutes so rotated keys are picked up.
 async fn remote_verifier(user_uri: &str, ticketing_uri: Option<String>) -> Result<TokenVerifier, StartError> {
@@ -369,6 +461,52 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sandbox = built_sandbox;
     }
 
+    // The event-marketing pair: Content first (the Event Service calls it over gRPC).
+    let mut cdn = None;
+    if config.runs_service("content") {
+        let verifier = service_verifier(&local_verifier, &backends).await?;
+        let cdn_listener = TcpListener::bind(crate::config::socket(&config.http_host, config.event_content.cdn_port, "CDN_HTTP_PORT")?).await?;
+        let cdn_address = cdn_listener.local_addr()?;
+        let root = config.data_dir.join("cdn");
+        servers.push(crate::cdn::spawn(cdn_listener, root.clone(), watcher.clone()));
+        let host = if config.http_host == "0.0.0.0" || config.http_host == "::" { "localhost" } else { config.http_host.as_str() };
+        let public = config.event_content.cdn_public_url.clone().unwrap_or_else(|| format!("http://{host}:{}", cdn_address.port()));
+        tracing::info!(address = %cdn_address, public = %public, "images served at /cdn");
+        let service = build_content_service(&config, root, &public).await?;
+        servers.push(run_worker(content_service::worker(service.clone()), watcher.clone()));
+        let listener = TcpListener::bind(config.grpc_addr("content")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC content.v1.ContentService up");
+        let routes = tonic::service::Routes::new(ContentApi::new(service, contracts.clone(), verifier).into_server());
+        in_process.insert("content.v1".to_owned(), gateway::in_process(routes.clone()));
+        servers.push(serve_grpc(listener, &["content.v1.ContentService"], routes, grpc_cors.clone(), watcher.clone()).await?);
+        backends.insert("content.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("content".to_owned(), address);
+        cdn = Some(cdn_address);
+    }
+    if config.runs_service("event") {
+        let verifier = service_verifier(&local_verifier, &backends).await?;
+        let content_uri = backends
+            .get("content.v1")
+            .ok_or_else(|| StartError::Gateway("CONTENT_GRPC_URL is not set (the Event Service calls the Content Service)".into()))?
+            .clone();
+        let channel = tonic::transport::Endpoint::from_shared(content_uri)
+            .map_err(|e| StartError::Gateway(format!("CONTENT_GRPC_URL: {e}")))?
+            .connect_lazy();
+        let service = build_event_service(&config, ContentServiceClient::new(channel)).await?;
+        for worker in event_service::workers(service.clone()) {
+            servers.push(run_worker(worker, watcher.clone()));
+        }
+        let listener = TcpListener::bind(config.grpc_addr("event")?).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "gRPC event.v1.EventService up");
+        let routes = tonic::service::Routes::new(EventApi::new(service, contracts.clone(), verifier).into_server());
+        in_process.insert("event.v1".to_owned(), gateway::in_process(routes.clone()));
+        servers.push(serve_grpc(listener, &["event.v1.EventService"], routes, grpc_cors.clone(), watcher.clone()).await?);
+        backends.insert("event.v1".into(), format!("http://127.0.0.1:{}", address.port()));
+        grpc.insert("event".to_owned(), address);
+    }
+
     let mut gateway = None;
     let (mut http, mut base_paths) = (HashMap::new(), HashMap::new());
     let mut in_process_packages: Vec<String> = Vec::new();
@@ -416,7 +554,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
 
     in_process_packages.sort();
-    Ok(Running { http, base_paths, grpc, in_process: in_process_packages, payment_sandbox, gateway, shutdown, servers })
+    Ok(Running { http, base_paths, grpc, in_process: in_process_packages, payment_sandbox, cdn, gateway, shutdown, servers })
 }
 
 #[cfg(test)]

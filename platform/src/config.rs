@@ -22,6 +22,8 @@ pub enum Role {
 /// Services this build implements, with their default gRPC ports.
 pub const SERVICES: &[(&str, &str, u16)] = &[
     ("user", "user.v1", 50051),
+    ("event", "event.v1", 50052),
+    ("content", "content.v1", 50053),
     ("ticketing", "ticketing.v1", 50054),
     ("product_change", "productchange.v1", 50055),
     ("kos", "kos.v1", 50056),
@@ -63,6 +65,7 @@ pub struct Config {
     pub compression_min_bytes: u16,
     /// CORS of gRPC-Web on the services' gRPC ports (`GRPC_CORS_*`, else `CORS_*`).
     pub grpc_cors: gateway::CorsConfig,
+    pub event_content: EventContentConfig,
 }
 
 /// The KOS simulator (`serve kos`; part of `all`): faults to start with and how long
@@ -165,6 +168,77 @@ fn cors_settings(source: &Source, api: &str) -> Result<gateway::CorsConfig, Conf
         allow_credentials: source.parse(&key("CREDENTIALS"))?.unwrap_or(defaults.allow_credentials),
         max_age_seconds: source.parse(&key("MAX_AGE"))?.unwrap_or(defaults.max_age_seconds),
     })
+}
+
+/// Event and Content Service settings: the `/cdn` listener for locally stored images, and
+/// the channel simulator (the local default for distribution channels).
+#[derive(Debug, Clone)]
+pub struct EventContentConfig {
+    /// Port of the `/cdn` static-file listener (`CDN_HTTP_PORT`, default 8090).
+    pub cdn_port: u16,
+    /// Base of image URLs (`CDN_PUBLIC_URL`); default `http://localhost:<cdn port>`.
+    pub cdn_public_url: Option<String>,
+    /// `CHANNEL_SIM_LATENCY_MS` (default 50).
+    pub channel_latency_ms: u64,
+    /// `CHANNEL_SIM_FAILURE_RATE`, 0.0 … 1.0 (default 0).
+    pub channel_failure_rate: f64,
+    /// `CHANNEL_SIM_FAIL`: comma-separated channel types that always fail.
+    pub channel_failing: Vec<String>,
+    /// `RECOMMENDER_OPENAI_URL` (e.g. `https://api.openai.com/v1`): when set, recommendations
+    /// come from this OpenAI-compatible chat API (`RECOMMENDER_OPENAI_MODEL`, `RECOMMENDER_OPENAI_KEY`,
+    /// `RECOMMENDER_TIMEOUT_MS`), with the rule-based recommender as fallback.
+    pub recommender_url: Option<String>,
+    pub recommender_model: String,
+    pub recommender_key: Option<Secret>,
+    pub recommender_timeout_ms: u64,
+    /// `IMAGE_SD_URL` / `IMAGE_SD_KEY`: a Stable-Diffusion-style image API.
+    pub image_sd: Option<(String, Option<Secret>)>,
+    /// `IMAGE_OPENAI_URL` / `IMAGE_OPENAI_KEY` / `IMAGE_OPENAI_MODEL`: an OpenAI-Images-style API.
+    pub image_openai: Option<(String, Option<Secret>, Option<String>)>,
+    /// `IMAGE_API_TIMEOUT_MS` (default 300000: the spec's 5 minutes).
+    pub image_timeout_ms: u64,
+    /// `CONTENT_LOCAL_FALLBACK` (default true): render locally when the image APIs fail.
+    pub local_fallback: bool,
+    /// `CONTENT_TTL_SECONDS` (default 604800: the spec's 7 days).
+    pub content_ttl_seconds: u64,
+}
+
+/// A key or token: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl EventContentConfig {
+    fn load(source: &Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            cdn_port: source.parse("CDN_HTTP_PORT")?.unwrap_or(8090),
+            cdn_public_url: source.get("CDN_PUBLIC_URL"),
+            channel_latency_ms: source.parse("CHANNEL_SIM_LATENCY_MS")?.unwrap_or(50),
+            channel_failure_rate: source.parse("CHANNEL_SIM_FAILURE_RATE")?.unwrap_or(0.0),
+            channel_failing: source
+                .get("CHANNEL_SIM_FAIL")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            recommender_url: source.get("RECOMMENDER_OPENAI_URL"),
+            recommender_model: source.get("RECOMMENDER_OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            recommender_key: source.get("RECOMMENDER_OPENAI_KEY").map(Secret),
+            recommender_timeout_ms: source.parse("RECOMMENDER_TIMEOUT_MS")?.unwrap_or(20_000),
+            image_sd: source.get("IMAGE_SD_URL").map(|url| (url, source.get("IMAGE_SD_KEY").map(Secret))),
+            image_openai: source.get("IMAGE_OPENAI_URL").map(|url| (url, source.get("IMAGE_OPENAI_KEY").map(Secret), source.get("IMAGE_OPENAI_MODEL"))),
+            image_timeout_ms: source.parse("IMAGE_API_TIMEOUT_MS")?.unwrap_or(300_000),
+            local_fallback: source.parse("CONTENT_LOCAL_FALLBACK")?.unwrap_or(true),
+            content_ttl_seconds: source.parse("CONTENT_TTL_SECONDS")?.unwrap_or(7 * 24 * 3600),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +399,7 @@ impl Config {
             cors,
             grpc_cors: cors_settings(source, "grpc")?,
             compression_min_bytes: source.parse("COMPRESSION_MIN_BYTES")?.unwrap_or(1024),
+            event_content: EventContentConfig::load(source)?,
         })
     }
 

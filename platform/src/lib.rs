@@ -2,6 +2,7 @@
 //! end-to-end suite can start exactly what the binary starts.
 
 pub mod app;
+pub mod cdn;
 pub mod cli;
 pub mod logging;
 pub mod config;

@@ -42,6 +42,7 @@ fn settings(dir: &std::path::Path) -> HashMap<String, String> {
     for (service, _, _) in platform::config::SERVICES {
         values.insert(format!("{}_GRPC_PORT", service.to_uppercase()), "0".into());
     }
+    values.insert("CDN_HTTP_PORT".to_owned(), "0".to_owned());
     values
 }
 
@@ -108,7 +109,7 @@ async fn in_memory_and_h2c_dispatch_answer_alike() {
     let all: Running = platform::app::start(Config::load(Role::All, &Source::from_map(all_settings)).expect("config"))
         .await
         .expect("all");
-    assert!(all.in_process.contains(&"user.v1".to_owned()), "the gateway calls the User Service in memory");
+    assert!(all.in_process.contains(&"user.v1".to_owned()), "the gateway calls the User Service in memory: {:?}", all.in_process);
     let in_memory = script(&format!("http://{}", all.http["user"])).await;
 
     // Two roles: the User Service alone, and a gateway reaching it over h2c.

@@ -38,6 +38,7 @@ async fn run_session(log_format: &str) -> Session {
         .env("GRPC_HOST", "127.0.0.1")
         .env("USER_HTTP_PORT", user_port.to_string())
         .env("TICKETING_SANDBOX_PORT", free_port().to_string())
+        .env("CDN_HTTP_PORT", free_port().to_string())
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log));
     for api in ["EVENT", "CONTENT", "TICKETING", "PRODUCT_CHANGE"] {

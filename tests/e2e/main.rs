@@ -5,6 +5,8 @@ mod support;
 
 mod browser;
 mod contract_rules;
+mod event_content;
+mod event_content_adapters;
 mod fidelity;
 mod gateway_edges;
 mod grpc;

@@ -16,8 +16,8 @@ use crate::support::stack::{Backend, Stack};
 /// (API, spec file, a protected GET path, the status a valid token gets there).
 const LISTENERS: &[(&str, &str, &str, u16)] = &[
     ("user", "user-service.yaml", "/api/v1/auth/validate", 200),
-    ("event", "event-service.yaml", "/api/events", 503),
-    ("content", "content-service.yaml", "/content/images/img-1", 503),
+    ("event", "event-service.yaml", "/api/events", 200),
+    ("content", "content-service.yaml", "/content/images/img-1", 404),
     ("product_change", "product-change-service.yaml", "/products/menu", 200),
 ];
 
@@ -170,8 +170,8 @@ async fn a_rotated_key_signs_while_the_old_one_still_verifies() {
     // The embedded cache lost the old session with the restart, so `validate` would refuse
     // it for that reason; the edge check is stateless and shows the old key still verifies.
     let event = http::get(&stack.url("event", "/api/events"), Some(&old_token)).await;
-    assert_eq!(event.status, 503, "old-key token still verifies at the edge: {}", event.json);
+    assert_eq!(event.status, 200, "old-key token still verifies: {}", event.json);
     let event_new = http::get(&stack.url("event", "/api/events"), Some(&new_token)).await;
-    assert_eq!(event_new.status, 503);
+    assert_eq!(event_new.status, 200);
     stack.stop().await;
 }

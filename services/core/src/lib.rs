@@ -3,6 +3,7 @@
 //! migrations, cache), the durable job queue and event bus, and resilience for outbound calls.
 
 pub mod grpc;
+pub mod http_client;
 pub mod jobs;
 pub mod keys;
 pub mod resilience;

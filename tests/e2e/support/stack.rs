@@ -78,6 +78,7 @@ impl Stack {
             values.insert(format!("{}_GRPC_PORT", service.to_uppercase()), "0".into());
         }
         values.insert("TICKETING_SANDBOX_PORT".into(), "0".into());
+        values.insert("CDN_HTTP_PORT".into(), "0".into());
         if let Backend::External { database_url, redis_url } = &self.backend {
             values.insert("DATABASE_URL".into(), database_url.clone());
             values.insert("REDIS_URL".into(), redis_url.clone());
