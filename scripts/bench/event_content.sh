@@ -17,7 +17,7 @@ WORK=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 EVENT_PORT=$(free_port); USER_PORT=$(free_port)
-env DATA_DIR="$WORK" HTTP_HOST=127.0.0.1 GRPC_HOST=127.0.0.1 RUST_LOG=warn \
+env -u DATABASE_URL -u REDIS_URL DATA_DIR="$WORK" HTTP_HOST=127.0.0.1 GRPC_HOST=127.0.0.1 RUST_LOG=warn \
   EVENT_HTTP_PORT=$EVENT_PORT USER_HTTP_PORT=$USER_PORT CONTENT_HTTP_PORT=$(free_port) \
   TICKETING_HTTP_PORT=$(free_port) PRODUCT_CHANGE_HTTP_PORT=$(free_port) CDN_HTTP_PORT=$(free_port) \
   USER_GRPC_PORT=$(free_port) EVENT_GRPC_PORT=$(free_port) CONTENT_GRPC_PORT=$(free_port) \

@@ -43,7 +43,8 @@ start() {
   for api in EVENT CONTENT USER TICKETING PRODUCT_CHANGE; do
     local var="${api}_HTTP_PORT"; env+=("$var=${!var:-$(free_port)}")
   done
-  env "${env[@]}" "$binary" "$@" >"$work/$name.log" 2>&1 &
+  # Embedded storage whatever the caller's environment says: the figures are the gateway's.
+  env -u DATABASE_URL -u REDIS_URL "${env[@]}" "$binary" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
 }
 
