@@ -17,7 +17,7 @@ use contracts::proto::DESCRIPTOR_SET;
 use contracts::proto::content::v1::content_service_client::ContentServiceClient;
 use gateway::{Gateway, GatewayConfig, GatewayHandle};
 use service_core::SigningKeys;
-use service_core::storage::{DbConfig, connect_cache, connect_database};
+use service_core::storage::{connect_cache, connect_database};
 use content_service::{ContentApi, ContentService, ContentSettings, LocalStore, Migrator as ContentMigrator, SourceChain};
 use event_service::{
     ChannelSimulator, Distributor, EventApi, EventService, Migrator as EventMigrator, RuleBasedRecommender, SimulatorSettings,
@@ -144,12 +144,7 @@ async fn serve_grpc(
 
 /// The User Service, ready to serve.
 async fn build_user_service(config: &Config) -> Result<Arc<UserService>, StartError> {
-    let db_config = DbConfig {
-        url: config.database_url.clone(),
-        data_dir: config.data_dir.clone(),
-        namespace: config.namespace.clone(),
-    };
-    let db = connect_database(&db_config, "user_service").await?;
+    let db = connect_database(&config.db_config(), "user_service").await?;
     UserMigrator::up(&db, None).await?;
     let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
     let directory: Arc<dyn Directory> = match &config.user_directory {
@@ -179,12 +174,7 @@ async fn build_ticketing_service(
     shared: &mut Option<TokenVerifier>,
 ) -> Result<(Arc<Ticketing>, Option<Arc<Sandbox>>), StartError> {
     let settings = &config.ticketing;
-    let db_config = DbConfig {
-        url: config.database_url.clone(),
-        data_dir: config.data_dir.clone(),
-        namespace: config.namespace.clone(),
-    };
-    let db = connect_database(&db_config, "ticketing_service").await?;
+    let db = connect_database(&config.db_config(), "ticketing_service").await?;
     TicketingMigrator::up(&db, None).await?;
     // Holds expire through jobs in Ticketing's own database, whatever the cache is: the
     // expiry must not depend on Redis (see ticketing_service::expiry).
@@ -249,13 +239,9 @@ fn run_worker(worker: service_core::jobs::Worker, shutdown: watch::Receiver<bool
     })
 }
 
-fn db_config(config: &Config) -> DbConfig {
-    DbConfig { url: config.database_url.clone(), data_dir: config.data_dir.clone(), namespace: config.namespace.clone() }
-}
-
 /// The Content Service: local renderer and local object store (served at `/cdn`).
 async fn build_content_service(config: &Config, root: std::path::PathBuf, public_url: &str) -> Result<Arc<ContentService>, StartError> {
-    let db = connect_database(&db_config(config), "content_service").await?;
+    let db = connect_database(&config.db_config(), "content_service").await?;
     ContentMigrator::up(&db, None).await?;
     let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
     let jobs = service_core::jobs::Jobs::connect(&db, config.redis_url.as_deref(), &format!("{}svc:content", config.cache_prefix))
@@ -287,7 +273,7 @@ async fn build_event_service(
     config: &Config,
     content: ContentServiceClient<tonic::transport::Channel>,
 ) -> Result<Arc<EventService>, StartError> {
-    let db = connect_database(&db_config(config), "event_service").await?;
+    let db = connect_database(&config.db_config(), "event_service").await?;
     EventMigrator::up(&db, None).await?;
     let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
     let jobs = service_core::jobs::Jobs::connect(&db, config.redis_url.as_deref(), &format!("{}svc:event", config.cache_prefix))
@@ -405,24 +391,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
 
     if config.runs_service("product_change") {
-        let verifier = match &local_verifier {
-            Some(verifier) => verifier.clone(),
-            None => {
-                let uri = backends
-                    .get("user.v1")
-                    .ok_or_else(|| StartError::Jwks("USER_GRPC_URL is not set".into()))?
-                    .clone();
-                remote_verifier(&uri, None).await?
-            }
-        };
+        let verifier = service_verifier(&local_verifier, &backends).await?;
         let (api, workers) = mvno::build_product_change(&config, &backends, verifier, contracts.clone()).await?;
         for worker in workers {
-            let stop = watcher.clone();
-            servers.push(tokio::spawn(async move {
-                if let Err(error) = worker.run(stop).await {
-                    tracing::error!(%error, "product-change worker stopped");
-                }
-            }));
+            servers.push(run_worker(worker, watcher.clone()));
         }
         let listener = TcpListener::bind(config.grpc_addr("product_change")?).await?;
         let address = listener.local_addr()?;

@@ -403,6 +403,15 @@ impl Config {
         })
     }
 
+    /// Where each service keeps its tables (its own SQLite file or PostgreSQL schema).
+    pub fn db_config(&self) -> service_core::storage::DbConfig {
+        service_core::storage::DbConfig {
+            url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+
     pub fn grpc_addr(&self, service: &str) -> Result<SocketAddr, ConfigError> {
         let port = self.grpc_ports.get(service).copied().unwrap_or_else(|| {
             SERVICES.iter().find(|(name, _, _)| *name == service).map_or(0, |(_, _, port)| *port)

@@ -14,18 +14,14 @@ use product_change_service::{
     ProductChangeSettings,
 };
 use service_core::jobs::{Jobs, Worker};
-use service_core::storage::{DbConfig, connect_cache, connect_database};
+use service_core::storage::{connect_cache, connect_database};
 
 use crate::app::StartError;
 use crate::config::Config;
 
-fn db_config(config: &Config) -> DbConfig {
-    DbConfig { url: config.database_url.clone(), data_dir: config.data_dir.clone(), namespace: config.namespace.clone() }
-}
-
 /// The KOS simulator on its own tables, seeded on first start, with the configured faults.
 pub async fn build_kos(config: &Config) -> Result<KosApi, StartError> {
-    let db = connect_database(&db_config(config), "kos_service").await?;
+    let db = connect_database(&config.db_config(), "kos_service").await?;
     KosMigrator::up(&db, None).await?;
     let faults = Faults::new(FaultSettings {
         error_rate: config.kos.error_rate,
@@ -52,7 +48,7 @@ pub async fn build_product_change(
     contracts: Arc<Contracts>,
 ) -> Result<(ProductChangeApi, Vec<Worker>), StartError> {
     let failed = |e: String| StartError::ProductChange(e);
-    let db = connect_database(&db_config(config), "product_change_service").await?;
+    let db = connect_database(&config.db_config(), "product_change_service").await?;
     ProductChangeMigrator::up(&db, None).await?;
     let cache = connect_cache(config.redis_url.as_deref(), &config.cache_prefix).await?;
     let prefix = format!("{}svc:product_change", config.cache_prefix);

@@ -180,12 +180,19 @@ mod tests {
     /// A throwaway Ed25519 key for these tests only, with its public half.
     const TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIF0SDpu2z7mNZlMo2CKJ8QWlbzsY9VxrWCoQuQ0OS+z3\n-----END PRIVATE KEY-----\n";
     const TEST_KEY_X: &str = "EoWI1Wh9xmJ04A6u7HeGtvOVvnLqF4eaxuwJtJgmvcI";
+    /// A second issuer's key (another token-issuing service in the same process).
+    const OTHER_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPzhDjbyo5Aq99HdzU2vdouvLQ6bIwFlXeS/qQtwxL33\n-----END PRIVATE KEY-----\n";
+    const OTHER_KEY_X: &str = "ezVbC6vb1z1nY0Wavj-IJwfeCren2nEC6t2zsCZ61AY";
 
     fn verifier(capacity: usize) -> TokenVerifier {
         TokenVerifier::with_cache_capacity(PublicKeys::from_components([("k1".to_owned(), TEST_KEY_X.to_owned())]), capacity)
     }
 
     fn token(jti: &str, exp_in: i64) -> String {
+        signed(jti, exp_in, "k1", TEST_KEY_PEM)
+    }
+
+    fn signed(jti: &str, exp_in: i64, kid: &str, pem: &str) -> String {
         let now = i64::try_from(jsonwebtoken::get_current_timestamp()).expect("clock");
         let claims = Claims {
             iss: ISSUER.into(),
@@ -201,8 +208,8 @@ mod tests {
             roles: Vec::new(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some("k1".into());
-        let key = EncodingKey::from_ed_pem(TEST_KEY_PEM.as_bytes()).expect("key");
+        header.kid = Some(kid.into());
+        let key = EncodingKey::from_ed_pem(pem.as_bytes()).expect("key");
         jsonwebtoken::encode(&header, &claims, &key).expect("sign")
     }
 
@@ -247,5 +254,19 @@ mod tests {
         verifier.replace_keys(PublicKeys::default());
         assert_eq!(verifier.cached_tokens(), 0);
         assert_eq!(verifier.verify(&good, "meeting", TokenKind::Access), Err(TokenError::UnknownKey), "a removed key stops verifying");
+    }
+
+    #[test]
+    fn a_second_issuers_keys_join_without_dropping_what_was_verified() {
+        let verifier = verifier(10);
+        let first = token("a", 60);
+        let other = signed("b", 60, "k2", OTHER_KEY_PEM);
+        verifier.verify(&first, "meeting", TokenKind::Access).expect("valid");
+        assert_eq!(verifier.verify(&other, "meeting", TokenKind::Access), Err(TokenError::UnknownKey));
+        verifier.add_keys(PublicKeys::from_components([("k2".to_owned(), OTHER_KEY_X.to_owned())]));
+        assert!(verifier.verify(&other, "meeting", TokenKind::Access).is_ok(), "the added key verifies");
+        assert_eq!(verifier.cached_tokens(), 2, "adding keys keeps earlier verifications");
+        let shared = verifier.clone();
+        assert!(shared.verify(&first, "meeting", TokenKind::Access).is_ok(), "clones share keys and cache");
     }
 }
